@@ -1,0 +1,194 @@
+// The environment schema: every setting filegate reads, parsed and validated once at start-up.
+import Type, { type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const duration = (description: string, fallback: string) =>
+  Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)?$', default: fallback, description: `${description}; seconds, or a number with ms, s, m, h or d` })
+const flag = (description: string, fallback: boolean) => Type.Boolean({ default: fallback, description })
+
+/** What each variable accepts. `description` is also the text of the error naming a bad value. */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development', description: 'development, production or test' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'the TCP port to listen on, 0 to 65535' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'the address to listen on' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
+
+  S3_BUCKET: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'filegate', description: 'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)' }),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1', description: 'the bucket region' }),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint filegate calls, an http(s) URL without a path; unset means AWS (production) or the embedded store (development)' })),
+  S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint browsers use and signed URLs name, an http(s) URL without a path' })),
+  S3_FORCE_PATH_STYLE: flag('true to address the bucket as a path (MinIO, Ceph) rather than a host name', false),
+  S3_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: 'connect and request timeout of each S3 call, in milliseconds (100 to 120000)' }),
+  AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, description: 'the S3 access key; unset means the SDK default credential chain' })),
+  AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'the S3 secret key, given together with AWS_ACCESS_KEY_ID' })),
+  AWS_SESSION_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'an optional session token for temporary credentials' })),
+  EMBEDDED_S3_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 4568, description: 'the port of the embedded development store, 0 to 65535' }),
+  EMBEDDED_S3_DIR: Type.String({ minLength: 1, default: '.data/s3', description: 'where the embedded development store keeps its files' }),
+
+  MAX_FILE_SIZE: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|KiB|MiB|GiB)?$', default: '10MiB', description: 'the largest upload, in bytes or with B, KB, MB, GB, KiB, MiB or GiB' }),
+  ALLOWED_CONTENT_TYPES: Type.String({ pattern: '^\\s*([a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*(,\\s*[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*)*)?$', default: '', description: 'a comma list of content types such as image/png or image/*; empty allows any type' }),
+  UPLOAD_PREFIX: Type.String({ pattern: '^(?!_filegate/)([A-Za-z0-9._-]+/)+$', default: 'uploads/', description: 'the key prefix of uploads: path segments ending in a slash, not under _filegate/' }),
+  UPLOAD_KEY_LAYOUT: Type.Union([Type.Literal('date'), Type.Literal('owner')], { default: 'date', description: 'date (<prefix>yyyy/mm/dd/<id><ext>) or owner (<prefix><owner>/<id><ext>)' }),
+  UPLOAD_URL_EXPIRES: duration('how long an upload grant is valid, 1 s to 7 d', '15m'),
+  DOWNLOAD_URL_EXPIRES: duration('the default lifetime of a download URL', '5m'),
+  DOWNLOAD_URL_MAX_EXPIRES: duration('the longest download URL a caller may ask for, at most 7 d', '1h'),
+  ORPHAN_TTL: duration('the age after which an unconfirmed upload is deleted; longer than UPLOAD_URL_EXPIRES', '24h'),
+
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'the HS256 secret, at least 32 characters' })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
+  JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
+})
+export type Env = Static<typeof EnvSchema>
+
+/** A fake secret for local development only; start-up refuses it in production. */
+export const DEVELOPMENT_JWT_SECRET = 'filegate-development-secret-do-not-use-in-production'
+
+export interface Config {
+  readonly production: boolean
+  readonly port: number
+  readonly host: string
+  readonly logLevel: string
+  readonly s3: {
+    readonly bucket: string
+    readonly region: string
+    /** Undefined means AWS's own endpoint, or the embedded store in development. */
+    readonly endpoint: string | undefined
+    readonly publicEndpoint: string | undefined
+    readonly forcePathStyle: boolean
+    readonly timeoutMs: number
+    readonly credentials: { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string } | undefined
+  }
+  readonly embedded: { readonly port: number, readonly dir: string }
+  readonly uploads: {
+    readonly maxFileSize: number
+    /** Exact types and `type/*` patterns; empty allows every type. */
+    readonly allowedContentTypes: readonly string[]
+    readonly prefix: string
+    readonly layout: 'date' | 'owner'
+    readonly urlExpiresSeconds: number
+    readonly orphanTtlSeconds: number
+  }
+  readonly downloads: { readonly urlExpiresSeconds: number, readonly maxUrlExpiresSeconds: number }
+  readonly jwt: {
+    readonly secret: string | undefined
+    readonly publicKey: string | undefined
+    readonly issuer: string | undefined
+    readonly audience: string | undefined
+    readonly ownerClaim: string
+  }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const SEVEN_DAYS = 7 * 24 * 3600
+const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
+const unitBytes: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }
+
+/** Parses `90`, `90s`, `15m`, `24h`, `7d` into whole seconds. */
+export function parseDurationSeconds (text: string): number {
+  const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text)
+  if (match === null) throw new ConfigError(`"${text}" is not a duration`)
+  return Math.ceil(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1))
+}
+
+function parseBytes (text: string): number {
+  const match = /^([0-9]+)(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(text)
+  if (match === null) throw new ConfigError(`"${text}" is not a size`)
+  return Number(match[1]) * (unitBytes[match[2] ?? 'B'] ?? 1)
+}
+
+/** Reads only the variables the schema names, so unrelated environment never matters. */
+function pickKnown (source: Record<string, string | undefined>): Record<string, unknown> {
+  const picked: Record<string, unknown> = {}
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = source[name]
+    if (value !== undefined && value !== '') picked[name] = value
+  }
+  // An empty ALLOWED_CONTENT_TYPES is meaningful (any type), so keep it.
+  if (source.ALLOWED_CONTENT_TYPES !== undefined) picked.ALLOWED_CONTENT_TYPES = source.ALLOWED_CONTENT_TYPES
+  return picked
+}
+
+/** Validates the environment and returns a frozen Config, or throws one ConfigError naming every bad variable. */
+export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, pickKnown(source)))
+  const problems: string[] = []
+  // Each variable is checked on its own so that one message names every bad one.
+  for (const [name, schema] of Object.entries(EnvSchema.properties)) {
+    const value = (env as Record<string, unknown>)[name]
+    if (value !== undefined && !Value.Check(schema, value)) {
+      problems.push(`${name} must be ${(schema as { description?: string }).description ?? 'valid'} (got ${JSON.stringify(source[name])})`)
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  if (!Value.Check(EnvSchema, env)) throw new ConfigError('Invalid configuration')
+  return Object.freeze(toConfig(env))
+}
+
+function toConfig (env: Env): Config {
+  const problems: string[] = []
+  const production = env.NODE_ENV === 'production'
+  const uploadExpires = parseDurationSeconds(env.UPLOAD_URL_EXPIRES)
+  const downloadExpires = parseDurationSeconds(env.DOWNLOAD_URL_EXPIRES)
+  const downloadMax = parseDurationSeconds(env.DOWNLOAD_URL_MAX_EXPIRES)
+  const orphanTtl = parseDurationSeconds(env.ORPHAN_TTL)
+  const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
+
+  if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
+  if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
+  if (downloadExpires < 1 || downloadExpires > downloadMax) problems.push('DOWNLOAD_URL_EXPIRES must be at least 1 s and at most DOWNLOAD_URL_MAX_EXPIRES')
+  if (orphanTtl <= uploadExpires) problems.push('ORPHAN_TTL must be longer than UPLOAD_URL_EXPIRES, or live uploads would be deleted')
+  // 5 GiB is the most one POST may carry.
+  if (maxFileSize < 1 || maxFileSize > 5 * 1024 ** 3) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 GiB')
+  if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
+  }
+  if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
+  if (production && env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
+  if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+
+  return {
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    s3: {
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpoint: env.S3_ENDPOINT?.replace(/\/$/, ''),
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      timeoutMs: env.S3_TIMEOUT_MS,
+      credentials: env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN !== undefined && { sessionToken: env.AWS_SESSION_TOKEN }) }
+        : undefined,
+    },
+    embedded: { port: env.EMBEDDED_S3_PORT, dir: env.EMBEDDED_S3_DIR },
+    uploads: {
+      maxFileSize,
+      allowedContentTypes: env.ALLOWED_CONTENT_TYPES.split(',').map((t) => t.trim()).filter((t) => t !== ''),
+      prefix: env.UPLOAD_PREFIX,
+      layout: env.UPLOAD_KEY_LAYOUT,
+      urlExpiresSeconds: uploadExpires,
+      orphanTtlSeconds: orphanTtl,
+    },
+    downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
+    jwt: {
+      secret: env.JWT_SECRET ?? (env.JWT_PUBLIC_KEY === undefined ? DEVELOPMENT_JWT_SECRET : undefined),
+      publicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      ownerClaim: env.JWT_OWNER_CLAIM,
+    },
+  }
+}
+
+/** True when filegate must start its own development store: no endpoint, not production. */
+export function usesEmbeddedStore (config: Config): boolean {
+  return config.s3.endpoint === undefined && !config.production
+}

@@ -1,0 +1,57 @@
+// Authentication: verifies the Bearer JWT with @fastify/jwt and sets request.owner from the owner claim.
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import Type from 'typebox'
+import { Compile } from 'typebox/compile'
+import type { Config } from '../config.js'
+import { UnauthorizedError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller: the verified token's owner claim. Set by `authenticate`. */
+    owner: string
+  }
+  interface FastifyInstance {
+    /** An onRequest hook for protected routes: 401 UNAUTHORIZED unless the token and its owner claim are valid. */
+    authenticate: (request: FastifyRequest) => Promise<void>
+  }
+}
+
+const JWT_MESSAGES: Readonly<Record<string, string>> = {
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'Send Authorization: Bearer <token>',
+  FST_JWT_BAD_REQUEST: 'The Authorization header must be Bearer <token>',
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'The token has expired',
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'The token is not trusted',
+  FAST_JWT_MISSING_SIGNATURE: 'The token is not signed',
+}
+
+export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Config['jwt'] }) {
+  const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
+  await app.register(fastifyJwt, {
+    secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',
+    verify: {
+      algorithms,
+      ...(jwt.issuer !== undefined && { allowedIss: jwt.issuer }),
+      ...(jwt.audience !== undefined && { allowedAud: jwt.audience }),
+    },
+  })
+
+  // The claims are external data: the owner claim must be a non-empty string.
+  const claims = Compile(Type.Object({ [jwt.ownerClaim]: Type.String({ minLength: 1, maxLength: 1024 }) }))
+
+  app.decorateRequest('owner', '')
+  app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
+    let payload: unknown
+    try {
+      payload = await request.jwtVerify()
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
+      throw new UnauthorizedError(JWT_MESSAGES[code] ?? 'The token is invalid')
+    }
+    if (!claims.Check(payload)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
+    const owner = (payload as Record<string, unknown>)[jwt.ownerClaim]
+    if (typeof owner !== 'string') throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
+    request.owner = owner
+  })
+}, { name: 'auth' })

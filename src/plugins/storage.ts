@@ -1,0 +1,25 @@
+// The storage plugin: S3 clients, the object store and the record store, shared by the app and closed with it.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { createRecordStore, type RecordStore } from '../storage/record-store.js'
+import { createObjectStore, createS3Clients, destroyS3Clients, type ObjectStore, type S3Clients } from '../storage/s3.js'
+
+export interface Storage {
+  readonly clients: S3Clients
+  readonly objects: ObjectStore
+  readonly records: RecordStore
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    storage: Storage
+  }
+}
+
+export default fp(async function storage (app: FastifyInstance, { s3 }: { s3: Config['s3'] }) {
+  const clients = createS3Clients(s3)
+  const objects = createObjectStore(clients)
+  app.decorate('storage', { clients, objects, records: createRecordStore(objects) })
+  app.addHook('onClose', async () => destroyS3Clients(clients))
+}, { name: 'storage' })

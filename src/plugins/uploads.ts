@@ -1,0 +1,15 @@
+// The uploads plugin: one upload service for the app, built on the storage plugin.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { createUploadService, type UploadService } from '../uploads/upload-service.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    uploads: UploadService
+  }
+}
+
+export default fp(async function uploads (app: FastifyInstance, { config }: { config: Config }) {
+  app.decorate('uploads', createUploadService({ config, ...app.storage }))
+}, { name: 'uploads', dependencies: ['storage'] })

@@ -1,0 +1,101 @@
+// The /files routes: HTTP only (schemas, auth, status codes); the upload service holds the rules.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { ErrorRef } from '../schemas/error-response.js'
+import {
+  ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FilePageSchema, IdParamsSchema, ListQuerySchema,
+  UploadGrantSchema, UploadUrlBodySchema,
+} from '../schemas/files-api.js'
+
+const RecordRef = Type.Ref('FileRecord')
+const security = [{ bearerAuth: [] }]
+const commonErrors = { 400: ErrorRef, 401: ErrorRef, 503: ErrorRef, 504: ErrorRef }
+
+const files: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onRequest', app.authenticate)
+
+  app.post('/files/upload-url', {
+    schema: {
+      summary: 'Get a presigned POST for one upload',
+      description: 'Returns a URL and form fields. POST a multipart form to the URL with every field first and the file last (field name `file`); S3 enforces the size, type, key and owner. Then confirm the key.',
+      tags: ['files'],
+      security,
+      body: UploadUrlBodySchema,
+      response: { 200: UploadGrantSchema, ...commonErrors, 413: ErrorRef, 415: ErrorRef },
+    },
+  }, async (request) => {
+    const { filename, content_type: contentType, size, metadata } = request.body
+    return await app.uploads.createUploadUrl({ owner: request.owner, filename, contentType, size, metadata })
+  })
+
+  app.post('/files/confirm/*', {
+    schema: {
+      summary: 'Confirm an upload and record it',
+      description: 'Checks that the object exists, belongs to the caller and meets the limits, then records it. 201 the first time, 200 with the same record after. A violating upload is deleted and answered 422.',
+      tags: ['files'],
+      security,
+      params: ConfirmParamsSchema,
+      response: { 201: RecordRef, 200: RecordRef, ...commonErrors, 404: ErrorRef, 422: ErrorRef },
+    },
+  }, async (request, reply) => {
+    const { created, record } = await app.uploads.confirmUpload(request.owner, request.params['*'])
+    return await reply.code(created ? 201 : 200).send(record)
+  })
+
+  app.get('/files/download/:id', {
+    schema: {
+      summary: 'Get a short-lived download URL',
+      description: 'A presigned GET whose Content-Disposition carries the original name. `redirect=true` answers 302 to it.',
+      tags: ['files'],
+      security,
+      params: IdParamsSchema,
+      querystring: DownloadQuerySchema,
+      response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef },
+    },
+  }, async (request, reply) => {
+    const { filename, disposition, expires_in: expiresIn, redirect } = request.query
+    const grant = await app.uploads.createDownloadUrl({ owner: request.owner, id: request.params.id, filename, disposition, expiresIn })
+    if (redirect === true) return await reply.redirect(grant.download_url, 302)
+    return grant
+  })
+
+  app.get('/files', {
+    schema: {
+      summary: 'List my files, newest first',
+      tags: ['files'],
+      security,
+      querystring: ListQuerySchema,
+      response: { 200: FilePageSchema, ...commonErrors },
+    },
+  }, async (request) => {
+    return await app.uploads.listFiles(request.owner, request.query)
+  })
+
+  app.get('/files/:id', {
+    schema: {
+      summary: 'Get one file record',
+      tags: ['files'],
+      security,
+      params: IdParamsSchema,
+      response: { 200: RecordRef, ...commonErrors, 404: ErrorRef },
+    },
+  }, async (request) => {
+    return await app.uploads.getFile(request.owner, request.params.id)
+  })
+
+  app.delete('/files/:id', {
+    schema: {
+      summary: 'Delete a file',
+      description: 'Deletes the object, its index entry and its record, in that order; repeating a DELETE that failed half-way finishes it.',
+      tags: ['files'],
+      security,
+      params: IdParamsSchema,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...commonErrors, 404: ErrorRef },
+    },
+  }, async (request, reply) => {
+    await app.uploads.deleteFile(request.owner, request.params.id)
+    return await reply.code(204).send(null)
+  })
+}
+
+export default files

@@ -1,0 +1,31 @@
+// Liveness and readiness: /health says the process runs, /ready that the bucket answers.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { ErrorRef } from '../schemas/error-response.js'
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/health', {
+    logLevel: 'warn',
+    schema: {
+      summary: 'Liveness',
+      description: 'Answers 200 while the process can serve requests; it does not call S3.',
+      tags: ['health'],
+      response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+    },
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/ready', {
+    logLevel: 'warn',
+    schema: {
+      summary: 'Readiness',
+      description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not.',
+      tags: ['health'],
+      response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorRef, 504: ErrorRef },
+    },
+  }, async () => {
+    await app.storage.objects.checkBucket()
+    return { status: 'ready' as const }
+  })
+}
+
+export default health

@@ -1,0 +1,24 @@
+// The file record: one JSON object per confirmed file, kept in the bucket and returned by the API.
+import Type, { type Static } from 'typebox'
+import { FILE_ID_PATTERN } from '../uploads/file-id.js'
+
+export const FileIdSchema = Type.String({ pattern: FILE_ID_PATTERN, description: 'The file id, a UUID v7 issued by filegate', examples: ['0193a4b2-7c1d-7e3f-9a2b-3c4d5e6f7a8b'] })
+
+export const MetadataSchema = Type.Record(Type.String(), Type.String(), {
+  description: 'The caller\'s own string map, given at upload-url and kept with the record',
+})
+
+export const FileRecordSchema = Type.Object({
+  id: FileIdSchema,
+  key: Type.String({ description: 'The object key in the bucket' }),
+  filename: Type.String({ description: 'The original file name, exactly as the client gave it' }),
+  content_type: Type.String({ description: 'The content type the object was stored with' }),
+  size: Type.Integer({ minimum: 0, description: 'Size in bytes' }),
+  etag: Type.String({ description: 'The object ETag as S3 reported it, without quotes' }),
+  uploaded_by: Type.String({ description: 'The owner: the JWT subject (or configured claim) of the uploader' }),
+  is_public: Type.Boolean({ description: 'Whether anyone may download it; false unless the owner shares it' }),
+  metadata: MetadataSchema,
+  created_at: Type.String({ format: 'date-time', description: 'When the upload was confirmed (ISO 8601, UTC)' }),
+}, { $id: 'FileRecord', additionalProperties: false, description: 'A confirmed file' })
+
+export type FileRecord = Static<typeof FileRecordSchema>

@@ -1,0 +1,59 @@
+// Request and response schemas of the /files routes.
+import Type from 'typebox'
+import { CONTENT_TYPE_PATTERN } from '../uploads/content-types.js'
+import { FileIdSchema } from './file-record.js'
+
+/** A file name as a person gave it: any script, 1 to 255 characters, no control characters. */
+export const FilenameSchema = Type.String({
+  minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+  description: 'The original file name: 1 to 255 characters, no control characters', examples: ['résumé.pdf'],
+})
+
+export const UploadUrlBodySchema = Type.Object({
+  filename: FilenameSchema,
+  content_type: Type.Optional(Type.String({ pattern: CONTENT_TYPE_PATTERN, description: 'The content type; inferred from the file name when absent', examples: ['application/pdf'] })),
+  size: Type.Optional(Type.Integer({ minimum: 1, description: 'The exact or largest size the client will send, in bytes; S3 refuses anything bigger' })),
+  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), Type.String({ maxLength: 512 }), {
+    maxProperties: 10,
+    additionalProperties: false,
+    description: 'Up to 10 string entries kept with the file; keys are lowercase letters, digits and hyphens (at most 64), values at most 512 characters',
+    examples: [{ album: 'holidays' }],
+  })),
+}, { additionalProperties: false, examples: [{ filename: 'résumé.pdf', content_type: 'application/pdf', size: 48213, metadata: { project: 'hiring' } }] })
+
+export const UploadGrantSchema = Type.Object({
+  url: Type.String({ description: 'Where the browser POSTs the multipart form' }),
+  key: Type.String({ description: 'The object key; confirm it with POST /files/confirm/<key> after the upload' }),
+  fields: Type.Record(Type.String(), Type.String(), { description: 'Form fields to send first, in any order, before the file field named `file`' }),
+  expires_in: Type.Integer({ description: 'Seconds until the grant expires' }),
+  max_size: Type.Integer({ description: 'The largest body S3 accepts for this grant, in bytes' }),
+  file_id: FileIdSchema,
+}, { description: 'A presigned POST grant' })
+
+export const IdParamsSchema = Type.Object({ id: FileIdSchema })
+
+export const ConfirmParamsSchema = Type.Object({
+  '*': Type.String({ description: 'The key from the upload grant, as path segments or URL-encoded' }),
+})
+
+export const DownloadQuerySchema = Type.Object({
+  filename: Type.Optional(FilenameSchema),
+  disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render (raster images, PDF, audio, video, plain text)' })),
+  expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Seconds the URL stays valid; capped at DOWNLOAD_URL_MAX_EXPIRES' })),
+  redirect: Type.Optional(Type.Boolean({ description: 'true answers 302 to the URL instead of JSON' })),
+}, { additionalProperties: false })
+
+export const DownloadGrantSchema = Type.Object({
+  download_url: Type.String({ description: 'A presigned GET URL' }),
+  expires_in: Type.Integer({ description: 'Seconds until the URL expires' }),
+})
+
+export const ListQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Files per page, 1 to 100' }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'next_cursor from the previous page' })),
+}, { additionalProperties: false })
+
+export const FilePageSchema = Type.Object({
+  items: Type.Array(Type.Ref('FileRecord'), { description: 'The caller\'s files, newest first' }),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+})

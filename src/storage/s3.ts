@@ -1,0 +1,165 @@
+// The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command,
+  PutObjectCommand, S3Client, S3ServiceException,
+} from '@aws-sdk/client-s3'
+import type { Config } from '../config.js'
+import { StorageTimeoutError, StorageUnavailableError } from '../errors.js'
+
+export interface S3Clients {
+  readonly bucket: string
+  /** For filegate's own calls. */
+  readonly internal: S3Client
+  /** For signing URLs that browsers use; the same client unless S3_PUBLIC_ENDPOINT differs. */
+  readonly public: S3Client
+  readonly timeoutMs: number
+}
+
+export function createS3Clients (s3: Config['s3']): S3Clients {
+  const build = (endpoint: string | undefined) => new S3Client({
+    region: s3.region,
+    ...(endpoint !== undefined && { endpoint }),
+    forcePathStyle: s3.forcePathStyle,
+    ...(s3.credentials !== undefined && { credentials: s3.credentials }),
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: s3.timeoutMs, requestTimeout: s3.timeoutMs },
+  })
+  const internal = build(s3.endpoint)
+  const publicClient = s3.publicEndpoint !== undefined && s3.publicEndpoint !== s3.endpoint ? build(s3.publicEndpoint) : internal
+  return { bucket: s3.bucket, internal, public: publicClient, timeoutMs: s3.timeoutMs }
+}
+
+export function destroyS3Clients (clients: S3Clients): void {
+  clients.internal.destroy()
+  if (clients.public !== clients.internal) clients.public.destroy()
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED'])
+const MISCONFIGURED = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AllAccessDisabled'])
+
+function errorCode (error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** Turns an SDK or network failure into STORAGE_TIMEOUT or STORAGE_UNAVAILABLE; anything else is returned as it is. */
+export function toStorageError (error: unknown): unknown {
+  const name = error instanceof Error ? error.name : ''
+  let translated: Error | undefined
+  if (name === 'TimeoutError' || name === 'AbortError' || name === 'RequestTimeout' || errorCode(error) === 'ETIMEDOUT') {
+    translated = new StorageTimeoutError()
+  } else if (NETWORK_CODES.has(errorCode(error) ?? '') || MISCONFIGURED.has(name) ||
+    (error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 500) >= 500)) {
+    translated = new StorageUnavailableError()
+  }
+  if (translated === undefined) return error
+  translated.cause = error
+  return translated
+}
+
+export interface ObjectHead {
+  readonly size: number
+  readonly contentType: string
+  readonly etag: string
+  readonly lastModified: Date
+  /** User metadata without the `x-amz-meta-` prefix, keys lowercase. */
+  readonly metadata: Readonly<Record<string, string>>
+}
+
+export interface ListedObject { readonly key: string, readonly lastModified: Date }
+
+export interface ObjectPage { readonly objects: readonly ListedObject[], readonly nextToken: string | undefined }
+
+/** The object operations filegate needs, each bounded by S3_TIMEOUT_MS and translated into filegate's errors. */
+export interface ObjectStore {
+  head (key: string): Promise<ObjectHead | undefined>
+  getText (key: string): Promise<string | undefined>
+  /** `createOnly` sends If-None-Match: *; the answer says whether the object was created or already there. */
+  put (key: string, body: string, options: { contentType: string, createOnly?: boolean }): Promise<'created' | 'exists'>
+  delete (key: string): Promise<void>
+  list (prefix: string, options: { maxKeys: number, continuationToken?: string | undefined, startAfter?: string | undefined }): Promise<ObjectPage>
+  checkBucket (): Promise<void>
+}
+
+function isNotFound (error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404)
+}
+
+function isPreconditionFailed (error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.name === 'PreconditionFailed' || error.$metadata.httpStatusCode === 412)
+}
+
+export function createObjectStore (clients: S3Clients): ObjectStore {
+  const { internal: client, bucket, timeoutMs } = clients
+  // One deadline for the whole call, retries included, so a stalled store answers 504 in bounded time.
+  const options = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) })
+  const fail = (error: unknown): never => { throw toStorageError(error) }
+
+  return {
+    async head (key) {
+      try {
+        const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), options())
+        return {
+          size: out.ContentLength ?? 0,
+          contentType: out.ContentType ?? '',
+          etag: (out.ETag ?? '').replace(/"/g, ''),
+          lastModified: out.LastModified ?? new Date(0),
+          metadata: Object.fromEntries(Object.entries(out.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        return fail(error)
+      }
+    },
+    async getText (key) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), options())
+        return await out.Body?.transformToString('utf8') ?? ''
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        return fail(error)
+      }
+    },
+    async put (key, body, { contentType, createOnly = false }) {
+      try {
+        await client.send(new PutObjectCommand({
+          Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(createOnly && { IfNoneMatch: '*' }),
+        }), options())
+        return 'created'
+      } catch (error) {
+        if (createOnly && isPreconditionFailed(error)) return 'exists'
+        return fail(error)
+      }
+    },
+    async delete (key) {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options())
+      } catch (error) {
+        if (isNotFound(error)) return
+        fail(error)
+      }
+    },
+    async list (prefix, { maxKeys, continuationToken, startAfter }) {
+      try {
+        const out = await client.send(new ListObjectsV2Command({
+          Bucket: bucket, Prefix: prefix, MaxKeys: maxKeys, ContinuationToken: continuationToken, StartAfter: startAfter,
+        }), options())
+        const objects = (out.Contents ?? []).flatMap((o) => o.Key === undefined ? [] : [{ key: o.Key, lastModified: o.LastModified ?? new Date(0) }])
+        return { objects, nextToken: out.IsTruncated === true ? out.NextContinuationToken : undefined }
+      } catch (error) {
+        return fail(error)
+      }
+    },
+    async checkBucket () {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }), options())
+      } catch (error) {
+        const translated = toStorageError(error)
+        // A missing or forbidden bucket is a store that cannot serve us, whatever the SDK called it.
+        if (translated === error) throw Object.assign(new StorageUnavailableError(), { cause: error })
+        throw translated
+      }
+    },
+  }
+}
