@@ -43,6 +43,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
   })
 
+  // Confirm and delete carry no body, and clients often still send Content-Type: application/json.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else parseJson(request, body.toString(), done)
+  })
+
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
   await app.register(storage, { s3: config.s3 })

@@ -30,7 +30,7 @@ export async function startEmbeddedStore (options: { bucket: string, port: numbe
     silent: true,
     directory: options.directory,
     vhostBuckets: false,
-    configureBuckets: [{ name: options.bucket, configs: [corsFor(options.corsOrigins)] }],
+    configureBuckets: [{ name: options.bucket, configs: options.corsOrigins.length > 0 ? [corsFor(options.corsOrigins)] : [] }],
   })
   const { port } = await server.run()
   return { endpoint: `http://127.0.0.1:${port}`, close: async () => { await server.close() } }

@@ -91,21 +91,23 @@ stop_daemon() {
   rm -f "$(pidfile "$name")"
 }
 
-# start_daemon NAME BINARY ARGS... — Ceph daemons fork into the background themselves; setsid and
-# detached stdio keep them off the caller's terminal, signals and pipes (e.g. $(rgw.sh start)).
+# start_daemon NAME BINARY ARGS... — runs a daemon in the foreground (-f) as a detached background
+# process: its own session, stdio away from the caller's terminal and pipes (so `$(rgw.sh start)`
+# returns), outliving this script. Readiness is polled by the callers, so a hang becomes a timeout.
 start_daemon() {
-  local name="$1" bin="$2" i
+  local name="$1" bin="$2" pid i
   shift 2
   log "starting $name"
-  setsid -w "$bin" -c "$CONF" --setuser root --setgroup root "$@" \
-    </dev/null >>"$DIR/log/$name.stdio" 2>&1 ||
-    die "$bin exited with status $?" "$(logfile "$name")" "$DIR/log/$name.stdio"
-  # The daemonized child writes its pid file shortly after the parent returns.
-  for ((i = 0; i < 100; i++)); do
+  setsid "$bin" -f -c "$CONF" --setuser root --setgroup root "$@" \
+    </dev/null >>"$DIR/log/$name.stdio" 2>&1 &
+  pid=$!
+  echo "$pid" >"$(pidfile "$name")" # the daemon rewrites it with the same pid
+  for ((i = 0; i < 50; i++)); do
     daemon_pid "$name" >/dev/null && return
+    alive "$pid" || break
     sleep 0.1
   done
-  die "$name did not stay up (no live pid in $(pidfile "$name"))" "$(logfile "$name")" "$DIR/log/$name.stdio"
+  die "$name did not stay up" "$(logfile "$name")" "$DIR/log/$name.stdio"
 }
 
 # ---------------------------------------------------------------- setup steps
