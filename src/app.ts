@@ -36,7 +36,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addHook('onResponse', async (request, reply) => {

@@ -272,7 +272,9 @@ cmd_stop() {
 
 cmd_restart_gateway() {
   [[ -f "$CONF" ]] || die "no cluster in $DIR; run '$0 start' first"
-  daemon_pid "$MON" >/dev/null && daemon_pid "$OSD" >/dev/null || die "mon/osd are not running; run '$0 start'"
+  if ! daemon_pid "$MON" >/dev/null || ! daemon_pid "$OSD" >/dev/null; then
+    die "mon/osd are not running; run '$0 start'"
+  fi
   stop_daemon "$GW"
   start_gateway
   wait_gateway
