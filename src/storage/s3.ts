@@ -22,6 +22,9 @@ export function createS3Clients (s3: Config['s3']): S3Clients {
     forcePathStyle: s3.forcePathStyle,
     ...(s3.credentials !== undefined && { credentials: s3.credentials }),
     maxAttempts: 3,
+    // Many S3-compatible stores (Ceph 16, older MinIO) reject the SDK's default streaming checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: s3.timeoutMs, requestTimeout: s3.timeoutMs },
   })
   const internal = build(s3.endpoint)
