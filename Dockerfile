@@ -1,0 +1,24 @@
+# filegate's image: compile TypeScript in a build stage, then run dist/ on production dependencies only, as the non-root node user.
+FROM node:22.22.0-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:22.22.0-bookworm-slim
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+WORKDIR /app
+# Dev dependencies (tsx, s3rver, tap, typescript) stay out; no install script is needed at run time.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The files stay owned by root, so the service cannot rewrite its own code.
+USER node
+EXPOSE 3000
+# Slim images have no curl; Node 22's fetch does the check.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself is the command (not npm), so SIGTERM reaches the server's graceful shutdown.
+CMD ["node", "dist/server.js"]

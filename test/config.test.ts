@@ -1,0 +1,214 @@
+// Tests configuration: defaults, parsing of durations, sizes and type lists, and one ConfigError naming every bad variable.
+import t from 'tap'
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, parseDurationSeconds, type Config } from '../src/config.js'
+
+type Env = Record<string, string | undefined>
+
+const SECRET = 'a-production-secret-of-32-chars!'
+const PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\\n-----END PUBLIC KEY-----'
+
+/** The ConfigError loadConfig throws for env, or undefined when it accepts it. Other errors propagate and fail the test. */
+function refusal (env: Env): ConfigError | undefined {
+  try {
+    loadConfig(env)
+    return undefined
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+}
+
+/** Asserts that env is refused with one ConfigError whose message names each variable. */
+function assertRefused (t: Tap, env: Env, names: readonly string[], what: string): void {
+  const err = refusal(env)
+  t.ok(err instanceof ConfigError, `${what}: refused with a ConfigError`)
+  for (const name of names) t.match(err?.message ?? '', new RegExp(`\\b${name}\\b`), `${what}: the message names ${name}`)
+}
+
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
+const DEFAULTS: Config = {
+  production: false,
+  port: 3000,
+  host: '127.0.0.1',
+  logLevel: 'info',
+  s3: {
+    bucket: 'filegate',
+    region: 'us-east-1',
+    endpoint: undefined,
+    publicEndpoint: undefined,
+    forcePathStyle: false,
+    timeoutMs: 10000,
+    credentials: undefined,
+  },
+  embedded: { port: 4568, dir: '.data/s3' },
+  uploads: {
+    maxFileSize: 10 * 1024 * 1024,
+    allowedContentTypes: [],
+    prefix: 'uploads/',
+    layout: 'date',
+    urlExpiresSeconds: 15 * 60,
+    orphanTtlSeconds: 24 * 3600,
+  },
+  downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
+  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
+}
+
+t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {
+  const config = loadConfig({})
+  t.same(config, DEFAULTS)
+  t.ok(Object.isFrozen(config), 'the config is frozen')
+  t.end()
+})
+
+t.test('unrelated variables are ignored and empty ones count as unset', (t) => {
+  t.same(loadConfig({ PATH: '/usr/bin', HOME: '/root', FOO: 'not a port' }), DEFAULTS)
+  t.same(loadConfig({ PORT: '', HOST: '', S3_ENDPOINT: '', JWT_SECRET: '', AWS_ACCESS_KEY_ID: '' }), DEFAULTS)
+  t.end()
+})
+
+t.test('valid values are parsed into the config', (t) => {
+  const config = loadConfig({
+    NODE_ENV: 'test', PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', S3_BUCKET: 'my.bucket-1', S3_REGION: 'eu-west-3',
+    S3_ENDPOINT: 'http://127.0.0.1:9000/', S3_PUBLIC_ENDPOINT: 'https://s3.example.com', S3_FORCE_PATH_STYLE: 'true',
+    UPLOAD_PREFIX: 'tenant/files/', UPLOAD_KEY_LAYOUT: 'owner', JWT_ISSUER: 'https://issuer', JWT_AUDIENCE: 'filegate', JWT_OWNER_CLAIM: 'user_id',
+  })
+  t.equal(config.port, 8080)
+  t.equal(config.host, '0.0.0.0')
+  t.equal(config.logLevel, 'debug')
+  t.match(config.s3, { bucket: 'my.bucket-1', region: 'eu-west-3', endpoint: 'http://127.0.0.1:9000', publicEndpoint: 'https://s3.example.com', forcePathStyle: true })
+  t.match(config.uploads, { prefix: 'tenant/files/', layout: 'owner' })
+  t.match(config.jwt, { issuer: 'https://issuer', audience: 'filegate', ownerClaim: 'user_id' })
+  t.end()
+})
+
+t.test('several bad variables are all named in one ConfigError', (t) => {
+  const env = {
+    PORT: 'abc', LOG_LEVEL: 'loud', S3_BUCKET: 'Not_A_Bucket', UPLOAD_PREFIX: 'no-trailing-slash',
+    MAX_FILE_SIZE: '10 furlongs', UPLOAD_URL_EXPIRES: '15 minutes', S3_ENDPOINT: 'ftp://x', HOST: 'localhost',
+  }
+  const err = refusal(env)
+  t.ok(err instanceof ConfigError, 'one ConfigError is thrown')
+  const message = err?.message ?? ''
+  for (const name of ['PORT', 'LOG_LEVEL', 'S3_BUCKET', 'UPLOAD_PREFIX', 'MAX_FILE_SIZE', 'UPLOAD_URL_EXPIRES', 'S3_ENDPOINT']) {
+    t.match(message, new RegExp(`^\\s*${name} `, 'm'), `names ${name}`)
+  }
+  t.notMatch(message, /^\s*HOST /m, 'does not blame a good variable')
+  t.end()
+})
+
+t.test('several cross-variable problems are all named in one ConfigError', (t) => {
+  assertRefused(t, { ORPHAN_TTL: '10m', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', DOWNLOAD_URL_MAX_EXPIRES: '8d' },
+    ['ORPHAN_TTL', 'AWS_SECRET_ACCESS_KEY', 'DOWNLOAD_URL_MAX_EXPIRES'], 'three problems')
+  t.end()
+})
+
+t.test('a malformed variable and a cross-variable problem are named in the same ConfigError', (t) => {
+  assertRefused(t, { PORT: 'abc', ORPHAN_TTL: '10m' }, ['PORT', 'ORPHAN_TTL'], 'PORT malformed and ORPHAN_TTL too short')
+  t.end()
+})
+
+t.test('ORPHAN_TTL must be longer than UPLOAD_URL_EXPIRES', (t) => {
+  assertRefused(t, { ORPHAN_TTL: '15m' }, ['ORPHAN_TTL'], 'equal to the default 15m')
+  assertRefused(t, { UPLOAD_URL_EXPIRES: '1h', ORPHAN_TTL: '3600' }, ['ORPHAN_TTL'], 'equal in other units')
+  assertRefused(t, { UPLOAD_URL_EXPIRES: '2h', ORPHAN_TTL: '1h' }, ['ORPHAN_TTL'], 'shorter')
+  t.equal(loadConfig({ UPLOAD_URL_EXPIRES: '1h', ORPHAN_TTL: '3601' }).uploads.orphanTtlSeconds, 3601, 'one second longer is enough')
+  t.end()
+})
+
+t.test('production needs a JWT key that is not the development secret', (t) => {
+  assertRefused(t, { NODE_ENV: 'production' }, ['JWT_SECRET', 'JWT_PUBLIC_KEY'], 'no JWT key')
+  assertRefused(t, { NODE_ENV: 'production', JWT_SECRET: DEVELOPMENT_JWT_SECRET }, ['JWT_SECRET'], 'the development secret')
+
+  const withSecret = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET })
+  t.equal(withSecret.production, true)
+  t.equal(withSecret.jwt.secret, SECRET)
+
+  const withKey = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: PUBLIC_KEY })
+  t.equal(withKey.jwt.secret, undefined, 'a public key means no secret at all')
+  t.equal(withKey.jwt.publicKey, PUBLIC_KEY.replaceAll('\\n', '\n'), '\\n escapes in the PEM become newlines')
+
+  t.equal(loadConfig({ NODE_ENV: 'development', JWT_SECRET: DEVELOPMENT_JWT_SECRET }).jwt.secret, DEVELOPMENT_JWT_SECRET, 'development may use it')
+  assertRefused(t, { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PUBLIC_KEY }, ['JWT_SECRET', 'JWT_PUBLIC_KEY'], 'both a secret and a public key')
+  assertRefused(t, { NODE_ENV: 'staging' }, ['NODE_ENV'], 'an unknown NODE_ENV')
+  t.end()
+})
+
+t.test('JWT_SECRET must have at least 32 characters', (t) => {
+  assertRefused(t, { JWT_SECRET: 'x'.repeat(31) }, ['JWT_SECRET'], '31 characters')
+  assertRefused(t, { JWT_SECRET: 'short' }, ['JWT_SECRET'], '5 characters')
+  t.equal(loadConfig({ JWT_SECRET: 'x'.repeat(32) }).jwt.secret, 'x'.repeat(32), '32 characters are enough')
+  t.end()
+})
+
+t.test('durations accept seconds and ms, s, m, h, d suffixes', (t) => {
+  const cases: Array<[string, number]> = [['90', 90], ['90s', 90], ['15m', 900], ['24h', 86400], ['7d', 604800], ['1500ms', 2], ['1', 1]]
+  for (const [text, seconds] of cases) {
+    t.equal(parseDurationSeconds(text), seconds, `parseDurationSeconds(${text})`)
+    t.equal(loadConfig({ UPLOAD_URL_EXPIRES: text, ORPHAN_TTL: '30d' }).uploads.urlExpiresSeconds, seconds, `UPLOAD_URL_EXPIRES=${text}`)
+  }
+  t.equal(loadConfig({ ORPHAN_TTL: '7d' }).uploads.orphanTtlSeconds, 604800)
+  t.same(loadConfig({ DOWNLOAD_URL_EXPIRES: '90', DOWNLOAD_URL_MAX_EXPIRES: '24h' }).downloads, { urlExpiresSeconds: 90, maxUrlExpiresSeconds: 86400 })
+
+  for (const text of ['15 m', '1w', '-5', '1.5h', 'h', '', '15M']) {
+    t.throws(() => parseDurationSeconds(text), ConfigError, `parseDurationSeconds refuses ${JSON.stringify(text)}`)
+  }
+  for (const text of ['15 m', '1w', '-5', '1.5h', 'soon']) assertRefused(t, { UPLOAD_URL_EXPIRES: text }, ['UPLOAD_URL_EXPIRES'], `UPLOAD_URL_EXPIRES=${text}`)
+  assertRefused(t, { UPLOAD_URL_EXPIRES: '8d', ORPHAN_TTL: '30d' }, ['UPLOAD_URL_EXPIRES'], 'an upload grant over 7 days')
+  assertRefused(t, { UPLOAD_URL_EXPIRES: '0' }, ['UPLOAD_URL_EXPIRES'], 'a zero upload grant')
+  assertRefused(t, { DOWNLOAD_URL_MAX_EXPIRES: '8d' }, ['DOWNLOAD_URL_MAX_EXPIRES'], 'downloads over the SigV4 limit')
+  assertRefused(t, { DOWNLOAD_URL_EXPIRES: '2h' }, ['DOWNLOAD_URL_EXPIRES'], 'a default download lifetime over the maximum')
+  t.end()
+})
+
+t.test('MAX_FILE_SIZE accepts bytes and decimal or binary units', (t) => {
+  const cases: Array<[string, number]> = [['10MiB', 10485760], ['1', 1], ['500B', 500], ['1KB', 1000], ['2KiB', 2048], ['3MB', 3e6], ['1GB', 1e9], ['5GiB', 5 * 1024 ** 3]]
+  for (const [text, bytes] of cases) t.equal(loadConfig({ MAX_FILE_SIZE: text }).uploads.maxFileSize, bytes, `${text} = ${bytes}`)
+  for (const text of ['0', '6GiB', '10mb', '10 MiB', '1.5MB', '-1', 'big']) assertRefused(t, { MAX_FILE_SIZE: text }, ['MAX_FILE_SIZE'], `MAX_FILE_SIZE=${text}`)
+  t.end()
+})
+
+t.test('ALLOWED_CONTENT_TYPES is a comma list; empty means any type', (t) => {
+  t.same(loadConfig({ ALLOWED_CONTENT_TYPES: 'image/*, application/pdf' }).uploads.allowedContentTypes, ['image/*', 'application/pdf'])
+  t.same(loadConfig({ ALLOWED_CONTENT_TYPES: ' image/png ,text/plain,video/* ' }).uploads.allowedContentTypes, ['image/png', 'text/plain', 'video/*'])
+  t.same(loadConfig({ ALLOWED_CONTENT_TYPES: 'application/pdf' }).uploads.allowedContentTypes, ['application/pdf'])
+  t.same(loadConfig({ ALLOWED_CONTENT_TYPES: '' }).uploads.allowedContentTypes, [], 'an empty string allows any type')
+  t.same(loadConfig({}).uploads.allowedContentTypes, [], 'unset allows any type')
+  for (const text of ['image', 'image/png;', '*/*', 'image/png,,text/plain', 'image/png text/plain', 'image/*/*']) {
+    assertRefused(t, { ALLOWED_CONTENT_TYPES: text }, ['ALLOWED_CONTENT_TYPES'], `ALLOWED_CONTENT_TYPES=${JSON.stringify(text)}`)
+  }
+  t.end()
+})
+
+t.test('AWS credentials come as a pair', (t) => {
+  assertRefused(t, { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' }, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], 'a key id without its secret')
+  assertRefused(t, { AWS_SECRET_ACCESS_KEY: 'secret' }, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], 'a secret without its key id')
+  t.same(loadConfig({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' }).s3.credentials, { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret' })
+  t.same(loadConfig({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' }).s3.credentials,
+    { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'tok' })
+  t.end()
+})
+
+t.test('other malformed variables are refused by name', (t) => {
+  const cases: Array<[string, string]> = [
+    ['PORT', '65536'], ['PORT', '-1'], ['PORT', 'http'], ['LOG_LEVEL', 'INFO'], ['S3_BUCKET', 'ab'],
+    ['S3_ENDPOINT', 'http://host/path'], ['S3_PUBLIC_ENDPOINT', 'host:9000'], ['S3_FORCE_PATH_STYLE', 'maybe'],
+    ['S3_TIMEOUT_MS', '50'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
+    ['UPLOAD_KEY_LAYOUT', 'flat'], ['JWT_PUBLIC_KEY', 'not a pem'], ['JWT_OWNER_CLAIM', 'has space'],
+  ]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('integer variables refuse values that are not integers instead of converting them', (t) => {
+  const cases: Array<[string, string]> = [
+    ['PORT', '80.5'], ['PORT', 'true'], ['PORT', 'false'], ['S3_TIMEOUT_MS', '5000.7'], ['EMBEDDED_S3_PORT', '4568.5'],
+  ]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('UPLOAD_PREFIX refuses . and .. segments, which issued keys may not contain', (t) => {
+  for (const prefix of ['../', './', 'a/../b/', 'uploads/./']) assertRefused(t, { UPLOAD_PREFIX: prefix }, ['UPLOAD_PREFIX'], `UPLOAD_PREFIX=${prefix}`)
+  t.end()
+})
