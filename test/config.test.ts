@@ -1,5 +1,5 @@
 // Tests configuration: defaults, parsing of durations, sizes and type lists, and one ConfigError naming every bad variable.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, parseDurationSeconds, type Config } from '../src/config.js'
 
 type Env = Record<string, string | undefined>
@@ -19,13 +19,11 @@ function refusal (env: Env): ConfigError | undefined {
 }
 
 /** Asserts that env is refused with one ConfigError whose message names each variable. */
-function assertRefused (t: Tap, env: Env, names: readonly string[], what: string): void {
+function assertRefused (t: Test, env: Env, names: readonly string[], what: string): void {
   const err = refusal(env)
   t.ok(err instanceof ConfigError, `${what}: refused with a ConfigError`)
   for (const name of names) t.match(err?.message ?? '', new RegExp(`\\b${name}\\b`), `${what}: the message names ${name}`)
 }
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 const DEFAULTS: Config = {
   production: false,

@@ -1,5 +1,6 @@
 // Tests upload key layouts: parseUploadKey accepts exactly the keys filegate issues and refuses everything else.
-import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import t, { type Test } from 'tap'
 import { newFileId } from '../../src/uploads/file-id.js'
 import { encodeOwner } from '../../src/uploads/owner-encoding.js'
 import { datePathFor, dateLayout, keyLayouts, ownerLayout, parseUploadKey, type KeyLayout } from '../../src/uploads/key-layout.js'
@@ -9,16 +10,14 @@ const GRANTED = Date.UTC(2024, 1, 29, 23, 59, 59, 999)
 const ID = newFileId(GRANTED)
 const V4 = '3b241101-e2bb-4255-8caf-4136c566a962'
 
-const accepts = (t: Tap, key: string, prefix: string, layout: KeyLayout, id: string, ext: string, what: string) =>
+const accepts = (t: Test, key: string, prefix: string, layout: KeyLayout, id: string, ext: string, what: string) =>
   t.same(parseUploadKey(key, prefix, layout), { ok: true, id, ext }, `accepts ${what}: ${JSON.stringify(key)}`)
 
-const refuses = (t: Tap, key: string, prefix: string, layout: KeyLayout, what: string) => {
+const refuses = (t: Test, key: string, prefix: string, layout: KeyLayout, what: string) => {
   const parsed = parseUploadKey(key, prefix, layout)
   t.equal(parsed.ok, false, `refuses ${what}: ${JSON.stringify(key)}`)
   if (!parsed.ok) t.match(parsed.reason, /\S/, `${what}: says why`)
 }
-
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('datePathFor is the UTC day of a time', (t) => {
   t.equal(datePathFor(Date.UTC(2024, 1, 29, 23, 59, 59, 999)), '2024/02/29')
@@ -82,7 +81,7 @@ for (const layout of [dateLayout, ownerLayout]) {
       ['only the directories', `${PREFIX}${dirs}`],
       ['only the prefix', PREFIX],
       ['a v4 UUID instead of the v7 id', `${PREFIX}${dirs}/${V4}.pdf`],
-      ['a random v4 UUID', `${PREFIX}${dirs}/${crypto.randomUUID()}`],
+      ['a random v4 UUID', `${PREFIX}${dirs}/${randomUUID()}`],
       ['an uppercase id', `${PREFIX}${dirs}/${ID.toUpperCase()}.pdf`],
       ['an id without dashes', `${PREFIX}${dirs}/${ID.replaceAll('-', '')}.pdf`],
       ['a truncated id', `${PREFIX}${dirs}/${ID.slice(0, -1)}.pdf`],

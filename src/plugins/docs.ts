@@ -1,0 +1,32 @@
+// API documentation: the OpenAPI document built from the route schemas, and Swagger UI at /docs.
+import { readFileSync } from 'node:fs'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+const packageJson: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+const version = typeof packageJson === 'object' && packageJson !== null && 'version' in packageJson && typeof packageJson.version === 'string' ? packageJson.version : '0.0.0'
+
+export default fp(async function docs (app: FastifyInstance) {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'filegate',
+        version,
+        description: 'Presigned S3 uploads for frontends. Ask for a grant (POST /files/upload-url), POST the file straight to S3 with every field first and the file last, then confirm (POST /files/confirm/{key}). Errors share one shape: { statusCode, code, error, message }.',
+      },
+      tags: [
+        { name: 'files', description: 'Uploads, downloads and records; every route needs a Bearer JWT' },
+        { name: 'health', description: 'Liveness and readiness, no token needed' },
+      ],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT whose owner claim (sub by default) owns the files. `npm run token -- <subject>` prints one in development.' } },
+      },
+    },
+    // Keep the names of shared schemas (ErrorResponse, FileRecord) instead of def-0, def-1.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: true } })
+}, { name: 'docs' })
