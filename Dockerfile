@@ -15,10 +15,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The files stay owned by root, so the service cannot rewrite its own code.
-USER root
+USER node
 EXPOSE 3000
 # Slim images have no curl; Node 22's fetch does the check.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is the command (not npm), so SIGTERM reaches the server's graceful shutdown.
-CMD ["npm", "start"]
+CMD ["node", "dist/server.js"]

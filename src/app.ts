@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
+import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import storage from './plugins/storage.js'
@@ -54,6 +55,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
+  await app.register(cors, { origins: config.corsOrigins })
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
   await app.register(uploads, { config })

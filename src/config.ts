@@ -27,7 +27,7 @@ export const EnvSchema = Type.Object({
 
   MAX_FILE_SIZE: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|KiB|MiB|GiB)?$', default: '10MiB', description: 'the largest upload, in bytes or with B, KB, MB, GB, KiB, MiB or GiB' }),
   ALLOWED_CONTENT_TYPES: Type.String({ pattern: '^\\s*([a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*(,\\s*[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*)*)?$', default: '', description: 'a comma list of content types such as image/png or image/*; empty allows any type' }),
-  UPLOAD_PREFIX: Type.String({ pattern: '^(?!_filegate/)([A-Za-z0-9._-]+/)+$', default: 'uploads/', description: 'the key prefix of uploads: path segments ending in a slash, not under _filegate/' }),
+  UPLOAD_PREFIX: Type.String({ pattern: '^(?!_filegate/)((?!\\.{1,2}/)[A-Za-z0-9._-]+/)+$', default: 'uploads/', description: 'the key prefix of uploads: path segments ending in a slash, not under _filegate/' }),
   UPLOAD_KEY_LAYOUT: Type.Union([Type.Literal('date'), Type.Literal('owner')], { default: 'date', description: 'date (<prefix>yyyy/mm/dd/<id><ext>) or owner (<prefix><owner>/<id><ext>)' }),
   UPLOAD_URL_EXPIRES: duration('how long an upload grant is valid, 1 s to 7 d', '15m'),
   DOWNLOAD_URL_EXPIRES: duration('the default lifetime of a download URL', '5m'),
@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
+
+  CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -78,11 +80,19 @@ export interface Config {
     readonly audience: string | undefined
     readonly ownerClaim: string
   }
+  /** Origins allowed to call the API from a browser; `*` allows any. */
+  readonly corsOrigins: readonly string[]
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  constructor (readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
 }
+
+/** Variables whose values never appear in an error message. */
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
@@ -91,13 +101,13 @@ const unitBytes: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB
 /** Parses `90`, `90s`, `15m`, `24h`, `7d` into whole seconds. */
 export function parseDurationSeconds (text: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text)
-  if (match === null) throw new ConfigError(`"${text}" is not a duration`)
+  if (match === null) throw new ConfigError([`"${text}" is not a duration`])
   return Math.ceil(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1))
 }
 
 function parseBytes (text: string): number {
   const match = /^([0-9]+)(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(text)
-  if (match === null) throw new ConfigError(`"${text}" is not a size`)
+  if (match === null) throw new ConfigError([`"${text}" is not a size`])
   return Number(match[1]) * (unitBytes[match[2] ?? 'B'] ?? 1)
 }
 
@@ -113,20 +123,40 @@ function pickKnown (source: Record<string, string | undefined>): Record<string, 
   return picked
 }
 
+/** The raw text must already look like the type: TypeBox's conversion would turn `true` or `80.5` into a port. */
+function rawLooksRight (schema: { type?: unknown }, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '') return true
+  if (schema.type === 'integer') return /^[0-9]+$/.test(raw)
+  if (schema.type === 'boolean') return /^(true|false|1|0)$/i.test(raw)
+  return true
+}
+
 /** Validates the environment and returns a frozen Config, or throws one ConfigError naming every bad variable. */
 export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
-  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, pickKnown(source)))
+  const picked = pickKnown(source)
+  const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked)) as Record<string, unknown>
   const problems: string[] = []
   // Each variable is checked on its own so that one message names every bad one.
   for (const [name, schema] of Object.entries(EnvSchema.properties)) {
-    const value = (env as Record<string, unknown>)[name]
-    if (value !== undefined && !Value.Check(schema, value)) {
-      problems.push(`${name} must be ${(schema as { description?: string }).description ?? 'valid'} (got ${JSON.stringify(source[name])})`)
+    const value = env[name]
+    const raw = source[name]
+    if (value !== undefined && (!rawLooksRight(schema as { type?: unknown }, raw) || !Value.Check(schema, value))) {
+      const got = SECRET_VARIABLES.has(name) ? `a value of ${raw?.length ?? 0} characters` : JSON.stringify(raw)
+      problems.push(`${name} must be ${(schema as { description?: string }).description ?? 'valid'} (got ${got})`)
+      // Fall back to the default so that the checks between variables still run and report too.
+      delete picked[name]
     }
   }
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
-  if (!Value.Check(EnvSchema, env)) throw new ConfigError('Invalid configuration')
-  return Object.freeze(toConfig(env))
+  const repaired = problems.length === 0 ? env : Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
+  try {
+    if (!Value.Check(EnvSchema, repaired)) throw new ConfigError(['the environment does not match the schema'])
+    const config = toConfig(repaired)
+    if (problems.length > 0) throw new ConfigError(problems)
+    return Object.freeze(config)
+  } catch (error) {
+    if (!(error instanceof ConfigError) || problems.length === 0) throw error
+    throw new ConfigError([...problems, ...error.problems.filter((p) => !problems.includes(p))])
+  }
 }
 
 function toConfig (env: Env): Config {
@@ -150,7 +180,7 @@ function toConfig (env: Env): Config {
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
   if (production && env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
   if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  if (problems.length > 0) throw new ConfigError(problems)
 
   return {
     production,
@@ -185,6 +215,7 @@ function toConfig (env: Env): Config {
       audience: env.JWT_AUDIENCE,
       ownerClaim: env.JWT_OWNER_CLAIM,
     },
+    corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
   }
 }
 

@@ -50,6 +50,7 @@ const DEFAULTS: Config = {
   },
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
+  corsOrigins: [],
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {

@@ -51,7 +51,8 @@ export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Con
     }
     if (!claims.Check(payload)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
     const owner = (payload as Record<string, unknown>)[jwt.ownerClaim]
-    if (typeof owner !== 'string') throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
+    // A lone surrogate cannot be stored in S3 metadata, so such an owner could never confirm anything.
+    if (typeof owner !== 'string' || /[\ud800-\udfff]/u.test(owner)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
     request.owner = owner
   })
 }, { name: 'auth' })

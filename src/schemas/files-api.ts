@@ -3,9 +3,12 @@ import Type from 'typebox'
 import { CONTENT_TYPE_PATTERN } from '../uploads/content-types.js'
 import { FileIdSchema } from './file-record.js'
 
+/** No control characters and no lone UTF-16 surrogates (which no encoding can carry). */
+const WELL_FORMED_TEXT = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$'
+
 /** A file name as a person gave it: any script, 1 to 255 characters, no control characters. */
 export const FilenameSchema = Type.String({
-  minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$',
+  minLength: 1, maxLength: 255, pattern: WELL_FORMED_TEXT,
   description: 'The original file name: 1 to 255 characters, no control characters', examples: ['résumé.pdf'],
 })
 
@@ -13,7 +16,7 @@ export const UploadUrlBodySchema = Type.Object({
   filename: FilenameSchema,
   content_type: Type.Optional(Type.String({ pattern: CONTENT_TYPE_PATTERN, description: 'The content type; inferred from the file name when absent', examples: ['application/pdf'] })),
   size: Type.Optional(Type.Integer({ minimum: 1, description: 'The exact or largest size the client will send, in bytes; S3 refuses anything bigger' })),
-  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), Type.String({ maxLength: 512 }), {
+  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), Type.String({ maxLength: 512, pattern: '^[^\\ud800-\\udfff]*$' }), {
     maxProperties: 10,
     additionalProperties: false,
     description: 'Up to 10 string entries kept with the file; keys are lowercase letters, digits and hyphens (at most 64), values at most 512 characters',

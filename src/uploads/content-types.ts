@@ -23,6 +23,7 @@ export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 
 /** A bare `type/subtype` of RFC 9110 token characters, which is all a signed POST condition needs. */
 export const CONTENT_TYPE_PATTERN = "^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$"
+const CONTENT_TYPE_REGEXP = new RegExp(CONTENT_TYPE_PATTERN)
 
 /** The lowercase extension of a file name (`.pdf`), if it has a sane one. */
 export function extensionOf (filename: string): string | undefined {
@@ -43,6 +44,8 @@ export function keyExtensionFor (contentType: string, filename: string): string 
 
 /** Matches exact types and `type/*` patterns; an empty list allows every type. */
 export function isContentTypeAllowed (contentType: string, allowed: readonly string[]): boolean {
+  // Parameters or junk never pass, even with an empty list: the signed policy never allows them.
+  if (!CONTENT_TYPE_REGEXP.test(contentType)) return false
   if (allowed.length === 0) return true
   const type = contentType.toLowerCase()
   return allowed.some((pattern) => pattern.endsWith('/*')

@@ -21,6 +21,8 @@ t.test('bad requests get documented errors and write nothing', async (t) => {
     { name: 'a 256-character filename', method: 'POST', url: '/files/upload-url', payload: { filename: `${'a'.repeat(252)}.txt` }, status: 400, code: 'VALIDATION_ERROR' },
     { name: 'a control character in the filename', method: 'POST', url: '/files/upload-url', payload: { filename: 'a\u0007b.txt' }, status: 400, code: 'VALIDATION_ERROR' },
     { name: 'a newline in the filename', method: 'POST', url: '/files/upload-url', payload: { filename: 'a\nb.txt' }, status: 400, code: 'VALIDATION_ERROR' },
+    { name: 'a lone surrogate in the filename', method: 'POST', url: '/files/upload-url', payload: { filename: 'a\ud800.pdf' }, status: 400, code: 'VALIDATION_ERROR' },
+    { name: 'a lone surrogate in a metadata value', method: 'POST', url: '/files/upload-url', payload: { filename: 'a.pdf', metadata: { note: '\udfff' } }, status: 400, code: 'VALIDATION_ERROR' },
     { name: 'a filename that is not a string', method: 'POST', url: '/files/upload-url', payload: { filename: ['a.txt'] }, status: 400, code: 'VALIDATION_ERROR' },
     { name: 'an unknown body field', method: 'POST', url: '/files/upload-url', payload: { filename: 'a.txt', key: 'mine' }, status: 400, code: 'VALIDATION_ERROR' },
     { name: '11 metadata entries', method: 'POST', url: '/files/upload-url', payload: { filename: 'a.txt', metadata: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])) }, status: 400, code: 'VALIDATION_ERROR' },
