@@ -29,7 +29,8 @@ t.test('npm start runs the service on the embedded store', async (t) => {
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  // 'close' waits for every holder of the pipes (npm and the server under it) to exit.
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
   t.teardown(async () => {
     if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
     await rm(dataDir, { recursive: true, force: true })

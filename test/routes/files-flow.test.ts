@@ -93,3 +93,15 @@ t.test('the list pages newest first with an opaque cursor', async (t) => {
   t.equal(bad.statusCode, 400)
   t.equal(bad.json().code, 'VALIDATION_ERROR')
 })
+
+t.test('the owner key layout works end to end', async (t) => {
+  const { app } = await buildTestApp(t, { UPLOAD_KEY_LAYOUT: 'owner', UPLOAD_PREFIX: 'media/user-files/' })
+  const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('auth0|dave'), payload: { filename: 'pic.png' } })).json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()
+  t.equal(grant.key, `media/user-files/${Buffer.from('auth0|dave').toString('base64url')}/${grant.file_id}.png`, 'the key is <prefix><owner>/<id><ext>')
+  t.equal((await postToS3(grant, 'png bytes')).status, 204)
+  const confirm = await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('auth0|dave') })
+  t.equal(confirm.statusCode, 201)
+  t.equal(confirm.json().uploaded_by, 'auth0|dave')
+  const dateKey = `media/user-files/2026/01/01/${grant.file_id}.png`
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${dateKey}`, headers: bearer('auth0|dave') })).json().code, 'INVALID_KEY', 'a date-layout key is not this layout\'s')
+})
