@@ -14,6 +14,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The example upload page, served as it is at /demo when DEMO_PAGE=true (off by default in production).
+COPY examples ./examples
 # The files stay owned by root, so the service cannot rewrite its own code.
 USER node
 EXPOSE 3000

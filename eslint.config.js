@@ -1,10 +1,13 @@
 // ESLint: the recommended JavaScript and type-aware TypeScript rules.
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.rgw/', '.data/', 'scratch/', 'test/artifacts/', 'examples/**/*.bundle.js'] },
   js.configs.recommended,
+  // The example page is plain JavaScript that runs in browsers.
+  { files: ['examples/browser/**/*.js'], languageOptions: { globals: globals.browser } },
   ...tseslint.configs.recommended,
   {
     rules: {

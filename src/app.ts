@@ -3,12 +3,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
+import { createLogScrubber, REDACT_PATHS } from './log-redaction.js'
 import auth from './plugins/auth.js'
+import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import optionalAuth from './plugins/optional-auth.js'
+import rateLimit from './plugins/rate-limit.js'
+import securityHeaders from './plugins/security-headers.js'
 import storage from './plugins/storage.js'
 import uploads from './plugins/uploads.js'
+import demo from './routes/demo.js'
 import files from './routes/files.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
@@ -19,12 +25,16 @@ export const BODY_LIMIT_BYTES = 16 * 1024
 export interface AppOptions {
   /** A pino logger, pino options, or false for none; defaults to pino at the configured level. */
   readonly logger?: FastifyBaseLogger | LoggerOptions | false
+  /** Signs a development token for the demo page to pre-fill (server.ts passes one only with the development secret). */
+  readonly developmentToken?: () => string
 }
 
 export function loggerOptions (config: Config): LoggerOptions {
   return {
     level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    // A last pass over every line: tokens, signatures, policies and the keys themselves, wherever they ended up.
+    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret]) },
   }
 }
 
@@ -45,6 +55,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
   })
 
+  // Once closing, answers to requests already in flight end their connection, so a client does not send its next
+  // request on a socket about to close (Fastify answers requests that arrive while closing with 503 and the same).
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => { if (closing) reply.header('connection', 'close') })
+
   // Confirm and delete carry no body, and clients often still send Content-Type: application/json.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
@@ -56,11 +72,16 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
   await app.register(cors, { origins: config.corsOrigins })
+  await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
   await app.register(uploads, { config })
+  await app.register(cleanup, { config })
   await app.register(auth, { jwt: config.jwt })
+  await app.register(optionalAuth)
+  await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(health)
   await app.register(files)
+  if (config.demoPage) await app.register(demo, { uploads: config.uploads, developmentToken: options.developmentToken })
   return app
 }

@@ -33,6 +33,13 @@ export const EnvSchema = Type.Object({
   DOWNLOAD_URL_EXPIRES: duration('the default lifetime of a download URL', '5m'),
   DOWNLOAD_URL_MAX_EXPIRES: duration('the longest download URL a caller may ask for, at most 7 d', '1h'),
   ORPHAN_TTL: duration('the age after which an unconfirmed upload is deleted; longer than UPLOAD_URL_EXPIRES', '24h'),
+  MAX_FILES_PER_OWNER: Type.Integer({ minimum: 0, maximum: 1000000000, default: 0, description: 'the most confirmed files one owner may keep, checked at upload-url and at confirm; 0 means no limit' }),
+
+  RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
+  CLEANUP_INTERVAL: duration('how often the in-process orphan sweep runs, at most 7 d; 0 turns it off', '0'),
+  CLEANUP_LOOKBACK: duration('with the date layout, how far past ORPHAN_TTL the orphan sweep looks, at least 1 s', '30d'),
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'the HS256 secret, at least 32 characters' })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
@@ -41,6 +48,7 @@ export const EnvSchema = Type.Object({
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
+  DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -71,6 +79,16 @@ export interface Config {
     readonly layout: 'date' | 'owner'
     readonly urlExpiresSeconds: number
     readonly orphanTtlSeconds: number
+    /** The most files one owner may keep; 0 means no limit. */
+    readonly maxFilesPerOwner: number
+  }
+  /** Per-owner limits of upload-url and confirm, each route counted on its own, per process. */
+  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number }
+  readonly cleanup: {
+    /** Seconds between in-process orphan sweeps; 0 means none. */
+    readonly intervalSeconds: number
+    /** With the date layout, the sweep lists only the days from ORPHAN_TTL (or --older-than) to this much further back. */
+    readonly lookbackSeconds: number
   }
   readonly downloads: { readonly urlExpiresSeconds: number, readonly maxUrlExpiresSeconds: number }
   readonly jwt: {
@@ -82,6 +100,8 @@ export interface Config {
   }
   /** Origins allowed to call the API from a browser; `*` allows any. */
   readonly corsOrigins: readonly string[]
+  /** Serve the example upload page (examples/browser) at /demo. */
+  readonly demoPage: boolean
 }
 
 export class ConfigError extends Error {
@@ -166,14 +186,20 @@ function toConfig (env: Env): Config {
   const downloadExpires = parseDurationSeconds(env.DOWNLOAD_URL_EXPIRES)
   const downloadMax = parseDurationSeconds(env.DOWNLOAD_URL_MAX_EXPIRES)
   const orphanTtl = parseDurationSeconds(env.ORPHAN_TTL)
+  const cleanupInterval = parseDurationSeconds(env.CLEANUP_INTERVAL)
+  const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
+  const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
 
   if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
   if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
   if (downloadExpires < 1 || downloadExpires > downloadMax) problems.push('DOWNLOAD_URL_EXPIRES must be at least 1 s and at most DOWNLOAD_URL_MAX_EXPIRES')
   if (orphanTtl <= uploadExpires) problems.push('ORPHAN_TTL must be longer than UPLOAD_URL_EXPIRES, or live uploads would be deleted')
+  if (cleanupInterval > SEVEN_DAYS) problems.push('CLEANUP_INTERVAL must be at most 7 d')
+  if (cleanupLookback < 1) problems.push('CLEANUP_LOOKBACK must be at least 1 s')
   // 5 GiB is the most one POST may carry.
   if (maxFileSize < 1 || maxFileSize > 5 * 1024 ** 3) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 GiB')
+  if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
   }
@@ -206,7 +232,10 @@ function toConfig (env: Env): Config {
       layout: env.UPLOAD_KEY_LAYOUT,
       urlExpiresSeconds: uploadExpires,
       orphanTtlSeconds: orphanTtl,
+      maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
+    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow },
+    cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
     downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
     jwt: {
       secret: env.JWT_SECRET ?? (env.JWT_PUBLIC_KEY === undefined ? DEVELOPMENT_JWT_SECRET : undefined),
@@ -216,6 +245,7 @@ function toConfig (env: Env): Config {
       ownerClaim: env.JWT_OWNER_CLAIM,
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
+    demoPage: env.DEMO_PAGE ?? !production,
   }
 }
 

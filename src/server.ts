@@ -28,18 +28,33 @@ if (usesEmbeddedStore(config)) {
     'Using the embedded development S3 store (s3rver). It enforces NO upload policy and checks no signature: size and type limits are enforced only by filegate\'s confirm. Set S3_ENDPOINT to use a real store.')
 }
 
-const app = await buildApp(config, { logger })
+// Only with the fake development secret: printed below, and pre-filled by the demo page.
+const issuesDevelopmentTokens = !config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET
+const signDevelopmentToken = (): string => app.jwt.sign({ sub: 'dev-user' }, { expiresIn: '24h' })
+const app = await buildApp(config, { logger, ...(issuesDevelopmentTokens && { developmentToken: signDevelopmentToken }) })
 
-closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
+// In-flight requests get this long to finish (each S3 call is bounded by S3_TIMEOUT_MS); then the process exits 1.
+const SHUTDOWN_GRACE_MS = 10_000
+
+closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'closing after an error')
   else logger.info({ signal }, 'closing')
-  await app.close()
+  // Fastify closes idle keep-alive connections once, as closing starts; one whose request finishes later would stay
+  // open until keepAliveTimeout and hold the close. Close each as soon as it turns idle.
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 50)
+  try {
+    await app.close()
+  } finally {
+    clearInterval(reaper)
+  }
   await embedded?.close()
 })
 
 await app.listen({ port: config.port, host: config.host })
 
-if (!config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET) {
-  const token = app.jwt.sign({ sub: 'dev-user' }, { expiresIn: '24h' })
-  logger.info(`Development token for user "dev-user" (valid 24 h; never valid in production):\n\n  ${token}\n\n  curl -H "Authorization: Bearer ${token}" http://${config.host}:${config.port}/files\n`)
+if (issuesDevelopmentTokens) {
+  const token = signDevelopmentToken()
+  // Printed for the developer, not logged: the log scrubber redacts every JWT, and this one is meant to be copied.
+  process.stdout.write(`Development token for user "dev-user" (valid 24 h; never valid in production):\n\n  ${token}\n\n  curl -H "Authorization: Bearer ${token}" http://${config.host}:${config.port}/files\n\n`)
 }
+if (config.demoPage) logger.info(`Example upload page: http://${config.host}:${config.port}/demo`)

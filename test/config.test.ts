@@ -47,10 +47,14 @@ const DEFAULTS: Config = {
     layout: 'date',
     urlExpiresSeconds: 15 * 60,
     orphanTtlSeconds: 24 * 3600,
+    maxFilesPerOwner: 0,
   },
+  rateLimit: { enabled: true, max: 60, windowSeconds: 60 },
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
+  cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
   corsOrigins: [],
+  demoPage: true,
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {
@@ -209,5 +213,24 @@ t.test('integer variables refuse values that are not integers instead of convert
 
 t.test('UPLOAD_PREFIX refuses . and .. segments, which issued keys may not contain', (t) => {
   for (const prefix of ['../', './', 'a/../b/', 'uploads/./']) assertRefused(t, { UPLOAD_PREFIX: prefix }, ['UPLOAD_PREFIX'], `UPLOAD_PREFIX=${prefix}`)
+  t.end()
+})
+
+t.test('abuse limits: RATE_LIMIT_* and MAX_FILES_PER_OWNER parse and refuse bad values by name', (t) => {
+  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30 })
+  t.equal(loadConfig({ MAX_FILES_PER_OWNER: '1000' }).uploads.maxFilesPerOwner, 1000)
+  const cases: Array<[string, string]> = [
+    ['RATE_LIMIT_MAX', '0'], ['RATE_LIMIT_MAX', '2.5'], ['RATE_LIMIT_MAX', 'lots'], ['RATE_LIMIT_WINDOW', '0'], ['RATE_LIMIT_WINDOW', '2d'],
+    ['RATE_LIMIT_WINDOW', 'soon'], ['RATE_LIMIT_ENABLED', 'maybe'], ['MAX_FILES_PER_OWNER', '-1'], ['MAX_FILES_PER_OWNER', '1.5'],
+  ]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('CLEANUP_INTERVAL (off by default, at most 7 d) and CLEANUP_LOOKBACK parse and refuse bad values by name', (t) => {
+  t.same(loadConfig({ CLEANUP_INTERVAL: '1h', CLEANUP_LOOKBACK: '7d' }).cleanup, { intervalSeconds: 3600, lookbackSeconds: 7 * 86400 })
+  t.equal(loadConfig({ CLEANUP_INTERVAL: '0' }).cleanup.intervalSeconds, 0, '0 turns the sweep off')
+  const cases: Array<[string, string]> = [['CLEANUP_INTERVAL', '8d'], ['CLEANUP_INTERVAL', 'hourly'], ['CLEANUP_LOOKBACK', '0'], ['CLEANUP_LOOKBACK', '-1d']]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
   t.end()
 })

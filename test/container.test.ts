@@ -268,6 +268,8 @@ t.test('the built entry runs with production dependencies, answers its healthche
     env: {
       NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), S3_ENDPOINT: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: 'true',
       AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', JWT_SECRET: 'container-test-secret-0123456789-abcdefghij', LOG_LEVEL: 'warn', PATH: process.env.PATH,
+      // Off by default in production; on here to prove that the built code finds the page where the image puts it.
+      DEMO_PAGE: 'true',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -286,6 +288,9 @@ t.test('the built entry runs with production dependencies, answers its healthche
     if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.ok(healthy, `GET /health answers 200 within 20 s${healthy ? '' : `; output:\n${output}`}`)
+  const finalCopies = finalOf('COPY').map((i) => i.args)
+  t.ok(finalCopies.includes('examples ./examples'), 'the final stage copies the example page beside dist/')
+  t.equal((await fetch(`http://127.0.0.1:${port}/demo`).catch(() => undefined))?.status, 200, 'with DEMO_PAGE=true the built entry serves /demo')
 
   // The healthcheck commands themselves, pointed at this port, must pass too.
   const checks = { Dockerfile: dockerHealthcheckCommand, 'docker-compose.yml': healthcheckCommand(service('filegate'), 'filegate').slice(1) }

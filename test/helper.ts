@@ -116,10 +116,10 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}): 
 }
 
 /** Posts `body` to a presigned POST grant as a real multipart form: every field first, the file last. */
-export async function postToS3 (grant: { url: string, fields: Record<string, string> }, body: Uint8Array<ArrayBuffer> | string, options: { contentType?: string, fields?: Record<string, string | undefined>, filename?: string } = {}): Promise<Response> {
+export async function postToS3 (grant: { url: string, fields: Record<string, string> }, body: Uint8Array | string, options: { contentType?: string, fields?: Record<string, string | undefined>, filename?: string } = {}): Promise<Response> {
   const form = new FormData()
   const fields: Record<string, string | undefined> = { ...grant.fields, ...options.fields }
   for (const [name, value] of Object.entries(fields)) if (value !== undefined) form.append(name, value)
-  form.append('file', new Blob([body], { type: options.contentType ?? fields['Content-Type'] ?? 'application/octet-stream' }), options.filename ?? 'upload.bin')
+  form.append('file', new Blob([typeof body === 'string' ? body : new Uint8Array(body)], { type: options.contentType ?? fields['Content-Type'] ?? 'application/octet-stream' }), options.filename ?? 'upload.bin')
   return await fetch(grant.url, { method: 'POST', body: form })
 }

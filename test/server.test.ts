@@ -49,6 +49,11 @@ t.test('npm start runs the service on the embedded store', async (t) => {
   const base = `http://127.0.0.1:${port}`
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   t.equal((await fetch(`${base}/ready`)).status, 200, 'ready on the embedded store')
+  t.match(output, `Example upload page: ${base}/demo`, 'the log names the example page')
+  t.equal((await fetch(`${base}/demo`)).status, 200, 'the example page is on')
+  const { token: pageToken } = await (await fetch(`${base}/demo/settings.json`)).json() as { token: unknown }
+  t.equal(typeof pageToken, 'string', 'the example page gets a development token to pre-fill')
+  t.equal((await fetch(`${base}/files`, { headers: { authorization: `Bearer ${String(pageToken)}` } })).status, 200, 'and that token works')
   const bytes = randomBytes(4096)
   const grant = await (await fetch(`${base}/files/upload-url`, { method: 'POST', headers, body: JSON.stringify({ filename: 'hello.bin' }) })).json() as { url: string, key: string, fields: Record<string, string>, file_id: string }
   t.ok((await postToS3(grant, bytes)).ok, 'the browser-style POST to the embedded store succeeds')

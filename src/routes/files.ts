@@ -1,10 +1,11 @@
 // The /files routes: HTTP only (schemas, auth, status codes); the upload service holds the rules.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
 import {
   ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FilePageSchema, IdParamsSchema, ListQuerySchema,
-  UploadGrantSchema, UploadUrlBodySchema,
+  SharingBodySchema, UploadGrantSchema, UploadUrlBodySchema,
 } from '../schemas/files-api.js'
 
 const RecordRef = Type.Ref('FileRecord')
@@ -12,16 +13,18 @@ const security = [{ bearerAuth: [] }]
 const commonErrors = { 400: ErrorRef, 401: ErrorRef, 503: ErrorRef, 504: ErrorRef }
 
 const files: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('onRequest', app.authenticate)
+  // Every route needs a valid token, except that a download may come without one (public files only).
+  app.addHook('onRequest', app.authenticateUnlessAnonymous)
 
   app.post('/files/upload-url', {
+    config: { rateLimit: PER_OWNER_RATE_LIMIT },
     schema: {
       summary: 'Get a presigned POST for one upload',
       description: 'Returns a URL and form fields. POST a multipart form to the URL with every field first and the file last (field name `file`); S3 enforces the size, type, key and owner. Then confirm the key.',
       tags: ['files'],
       security,
       body: UploadUrlBodySchema,
-      response: { 200: UploadGrantSchema, ...commonErrors, 413: ErrorRef, 415: ErrorRef },
+      response: { 200: UploadGrantSchema, ...commonErrors, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => {
     const { filename, content_type: contentType, size, metadata } = request.body
@@ -29,13 +32,14 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/files/confirm/*', {
+    config: { rateLimit: PER_OWNER_RATE_LIMIT },
     schema: {
       summary: 'Confirm an upload and record it',
       description: 'Checks that the object exists, belongs to the caller and meets the limits, then records it. 201 the first time, 200 with the same record after. A violating upload is deleted and answered 422.',
       tags: ['files'],
       security,
       params: ConfirmParamsSchema,
-      response: { 201: RecordRef, 200: RecordRef, ...commonErrors, 404: ErrorRef, 422: ErrorRef },
+      response: { 201: RecordRef, 200: RecordRef, ...commonErrors, 404: ErrorRef, 422: ErrorRef, 429: ErrorRef },
     },
   }, async (request, reply) => {
     const { created, record } = await app.uploads.confirmUpload(request.owner, request.params['*'])
@@ -43,18 +47,20 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files/download/:id', {
+    config: { allowAnonymous: true },
     schema: {
       summary: 'Get a short-lived download URL',
-      description: 'A presigned GET whose Content-Disposition carries the original name. `redirect=true` answers 302 to it.',
+      description: 'A presigned GET whose Content-Disposition carries the original name. `redirect=true` answers 302 to it. The owner may download any of their files; a public file (`is_public`) needs no token, and any caller gets it. A private or missing file is 404 either way; a token that is sent must be valid (401 otherwise).',
       tags: ['files'],
-      security,
+      security: [{ bearerAuth: [] }, {}],
       params: IdParamsSchema,
       querystring: DownloadQuerySchema,
       response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef },
     },
   }, async (request, reply) => {
     const { filename, disposition, expires_in: expiresIn, redirect } = request.query
-    const grant = await app.uploads.createDownloadUrl({ owner: request.owner, id: request.params.id, filename, disposition, expiresIn })
+    const owner = request.owner === '' ? undefined : request.owner
+    const grant = await app.uploads.createDownloadUrl({ owner, id: request.params.id, filename, disposition, expiresIn })
     if (redirect === true) return await reply.redirect(grant.download_url, 302)
     return grant
   })
@@ -81,6 +87,20 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => {
     return await app.uploads.getFile(request.owner, request.params.id)
+  })
+
+  app.patch('/files/:id', {
+    schema: {
+      summary: 'Share or unshare a file',
+      description: 'Sets `is_public`. A public file\'s download URL (GET /files/download/{id}) is available to anyone with its id, without a token; its record, listing, sharing and deletion stay the owner\'s. Another user\'s file answers 404.',
+      tags: ['files'],
+      security,
+      params: IdParamsSchema,
+      body: SharingBodySchema,
+      response: { 200: RecordRef, ...commonErrors, 404: ErrorRef, 413: ErrorRef, 415: ErrorRef },
+    },
+  }, async (request) => {
+    return await app.uploads.setPublic(request.owner, request.params.id, request.body.is_public)
   })
 
   app.delete('/files/:id', {

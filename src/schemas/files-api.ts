@@ -41,10 +41,14 @@ export const ConfirmParamsSchema = Type.Object({
 
 export const DownloadQuerySchema = Type.Object({
   filename: Type.Optional(FilenameSchema),
-  disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render (raster images, PDF, audio, video, plain text)' })),
+  disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render whose bytes confirm verified (raster images, PDF, audio, video); never for text' })),
   expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Seconds the URL stays valid; capped at DOWNLOAD_URL_MAX_EXPIRES' })),
   redirect: Type.Optional(Type.Boolean({ description: 'true answers 302 to the URL instead of JSON' })),
 }, { additionalProperties: false })
+
+export const SharingBodySchema = Type.Object({
+  is_public: Type.Boolean({ description: 'true shares the file: anyone with its id may get a download URL, without a token; false makes it private again' }),
+}, { additionalProperties: false, examples: [{ is_public: true }] })
 
 export const DownloadGrantSchema = Type.Object({
   download_url: Type.String({ description: 'A presigned GET URL' }),

@@ -1,10 +1,11 @@
 // The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
+import { Readable } from 'node:stream'
 import {
   DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command,
   PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3'
 import type { Config } from '../config.js'
-import { StorageTimeoutError, StorageUnavailableError } from '../errors.js'
+import { StorageTimeoutError, StorageUnavailableError, ValidationError } from '../errors.js'
 
 export interface S3Clients {
   readonly bucket: string
@@ -78,6 +79,15 @@ export interface ObjectPage { readonly objects: readonly ListedObject[], readonl
 export interface ObjectStore {
   head (key: string): Promise<ObjectHead | undefined>
   getText (key: string): Promise<string | undefined>
+  /** The text and ETag of one object, read together so a later conditional write can name the version it read. */
+  getTextAndEtag (key: string): Promise<{ readonly text: string, readonly etag: string } | undefined>
+  /** At most the first `bytes` bytes (a ranged GET), and the ETag of the version they came from. */
+  getRange (key: string, bytes: number): Promise<{ readonly bytes: Uint8Array, readonly etag: string } | undefined>
+  /**
+   * Overwrites an object only while its ETag is still `ifMatch` (sent exactly as given: stores differ on quoting).
+   * 'changed' means it was changed or deleted since; the write did not happen.
+   */
+  replace (key: string, body: string, options: { contentType: string, ifMatch: string }): Promise<'replaced' | 'changed'>
   /** `createOnly` sends If-None-Match: *; the answer says whether the object was created or already there. */
   put (key: string, body: string, options: { contentType: string, createOnly?: boolean }): Promise<'created' | 'exists'>
   delete (key: string): Promise<void>
@@ -91,6 +101,10 @@ function isNotFound (error: unknown): boolean {
 
 function isPreconditionFailed (error: unknown): boolean {
   return error instanceof S3ServiceException && (error.name === 'PreconditionFailed' || error.$metadata.httpStatusCode === 412)
+}
+
+function isConditionalConflict (error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.name === 'ConditionalRequestConflict' || error.$metadata.httpStatusCode === 409)
 }
 
 export function createObjectStore (clients: S3Clients): ObjectStore {
@@ -124,15 +138,61 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
         return fail(error)
       }
     },
-    async put (key, body, { contentType, createOnly = false }) {
+    async getTextAndEtag (key) {
       try {
-        await client.send(new PutObjectCommand({
-          Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(createOnly && { IfNoneMatch: '*' }),
-        }), options())
-        return 'created'
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), options())
+        return { text: await out.Body?.transformToString('utf8') ?? '', etag: (out.ETag ?? '').replace(/"/g, '') }
       } catch (error) {
-        if (createOnly && isPreconditionFailed(error)) return 'exists'
+        if (isNotFound(error)) return undefined
         return fail(error)
+      }
+    },
+    async getRange (key, bytes) {
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }), options())
+        const etag = (out.ETag ?? '').replace(/"/g, '')
+        const body = out.Body
+        if (!(body instanceof Readable)) return { bytes: (await body?.transformToByteArray() ?? new Uint8Array()).subarray(0, bytes), etag }
+        // A store that ignores Range sends the whole object: stop reading once there is enough.
+        const chunks: Buffer[] = []
+        let length = 0
+        for await (const chunk of body) {
+          const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
+          chunks.push(buffer)
+          length += buffer.length
+          if (length >= bytes) break
+        }
+        return { bytes: new Uint8Array(Buffer.concat(chunks).subarray(0, bytes)), etag }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        // An empty object has no byte 0: S3 answers 416.
+        if (error instanceof S3ServiceException && (error.name === 'InvalidRange' || error.$metadata.httpStatusCode === 416)) return { bytes: new Uint8Array(), etag: '' }
+        return fail(error)
+      }
+    },
+    async replace (key, body, { contentType, ifMatch }) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfMatch: ifMatch }), options())
+        return 'replaced'
+      } catch (error) {
+        // AWS answers 404 when the object is gone, 412 when it changed, 409 when another conditional write is in flight.
+        if (isPreconditionFailed(error) || isNotFound(error) || isConditionalConflict(error)) return 'changed'
+        return fail(error)
+      }
+    },
+    async put (key, body, { contentType, createOnly = false }) {
+      // AWS answers 409 ConditionalRequestConflict to a create-only PUT racing another one in flight, and asks for a retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.send(new PutObjectCommand({
+            Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(createOnly && { IfNoneMatch: '*' }),
+          }), options())
+          return 'created'
+        } catch (error) {
+          if (createOnly && isPreconditionFailed(error)) return 'exists'
+          if (createOnly && isConditionalConflict(error) && attempt < 3) continue
+          return fail(error)
+        }
       }
     },
     async delete (key) {
@@ -151,6 +211,10 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
         const objects = (out.Contents ?? []).flatMap((o) => o.Key === undefined ? [] : [{ key: o.Key, lastModified: o.LastModified ?? new Date(0) }])
         return { objects, nextToken: out.IsTruncated === true ? out.NextContinuationToken : undefined }
       } catch (error) {
+        // A continuation token the store did not issue (a forged cursor) is the caller's mistake, not a broken store.
+        if (continuationToken !== undefined && error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {
+          throw new ValidationError('cursor is not one that GET /files returned')
+        }
         return fail(error)
       }
     },

@@ -1,4 +1,5 @@
 // Content types: which are allowed, which extension each usually has, which are safe to show inline.
+import { isSniffable } from './content-sniffing.js'
 
 const EXTENSION_BY_TYPE: Readonly<Record<string, string>> = {
   'image/jpeg': '.jpg', 'image/png': '.png', 'image/gif': '.gif', 'image/webp': '.webp', 'image/avif': '.avif',
@@ -53,9 +54,14 @@ export function isContentTypeAllowed (contentType: string, allowed: readonly str
     : type === pattern)
 }
 
-const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif|bmp)|application\/pdf|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|text\/plain)$/
+const INLINE_SAFE = /^(image\/(png|jpeg|gif|webp|avif|bmp)|application\/pdf|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/
 
-/** Types a browser can render without running anything the uploader wrote. HTML, SVG and XML never are. */
+/**
+ * Types a browser can render without running anything the uploader wrote, and whose bytes confirm verified
+ * (content sniffing). HTML, SVG and XML never are; nor is any text type, plain text included: text cannot be
+ * sniffed, so nothing proves a "text/plain" upload is not a page some browser would render as one.
+ */
 export function isInlineSafe (contentType: string): boolean {
-  return INLINE_SAFE.test(contentType.toLowerCase())
+  const type = contentType.toLowerCase()
+  return INLINE_SAFE.test(type) && isSniffable(type)
 }

@@ -1,16 +1,15 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
-import { GetObjectCommand } from '@aws-sdk/client-s3'
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Config } from '../config.js'
 import {
-  ContentTypeNotAllowedError, FileNotFoundError, FileTooLargeError, InvalidKeyError, UploadNotFoundError,
+  ContentTypeNotAllowedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError, UploadNotFoundError,
   UploadRejectedError, ValidationError,
 } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
-import type { RecordStore } from '../storage/record-store.js'
-import type { ObjectStore, S3Clients } from '../storage/s3.js'
+import { createPresigner } from '../storage/presigner.js'
+import { RecordVanishedError, type RecordStore } from '../storage/record-store.js'
+import type { ObjectHead, ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
+import { verifyContentType, SNIFF_BYTES } from './content-sniffing.js'
 import { contentTypeForFilename, isContentTypeAllowed, isInlineSafe, keyExtensionFor } from './content-types.js'
 import { newFileId } from './file-id.js'
 import { decodeHeaderValue, encodeHeaderValue } from './header-safe.js'
@@ -42,7 +41,8 @@ export interface UploadGrant {
 }
 
 export interface DownloadRequest {
-  readonly owner: string
+  /** The caller, or undefined for one without a token (who may download public files only). */
+  readonly owner: string | undefined
   readonly id: string
   readonly filename?: string | undefined
   readonly disposition?: 'inline' | 'attachment' | undefined
@@ -60,6 +60,14 @@ export interface UploadService {
   getFile (owner: string, id: string): Promise<FileRecord>
   listFiles (owner: string, page: { limit: number, cursor?: string | undefined }): Promise<FilePage>
   deleteFile (owner: string, id: string): Promise<void>
+  /** Shares (true) or unshares (false) the owner's file: a public file's download URL needs no token. */
+  setPublic (owner: string, id: string, isPublic: boolean): Promise<FileRecord>
+}
+
+/** The owner an upload was granted to, from the metadata its signed policy fixed; undefined if it carries none. */
+export function uploadOwnerOf (head: ObjectHead): string | undefined {
+  const owner = decodeHeaderValue(head.metadata[OWNER_META] ?? '')
+  return owner === '' ? undefined : owner
 }
 
 export interface UploadServiceDeps {
@@ -73,6 +81,7 @@ export interface UploadServiceDeps {
 export function createUploadService ({ config, clients, objects, records, now = Date.now }: UploadServiceDeps): UploadService {
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
+  const presigner = createPresigner(clients.public, clients.bucket)
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
     const record = await records.get(id)
@@ -81,10 +90,35 @@ export function createUploadService ({ config, clients, objects, records, now = 
     return record
   }
 
-  /** Deletes a violating upload and says why; the delete comes first so a retry meets UPLOAD_NOT_FOUND. */
-  async function reject (key: string, reason: string): Promise<never> {
+  /**
+   * Deletes a violating upload and says why; the delete comes first so a retry meets UPLOAD_NOT_FOUND.
+   * A file confirmed earlier (under limits since tightened) is never deleted: its record is returned.
+   */
+  async function reject (key: string, id: string, reason: string): Promise<{ readonly created: boolean, readonly record: FileRecord }> {
+    const confirmed = await records.get(id)
+    if (confirmed !== undefined) return { created: false, record: confirmed }
     await objects.delete(key)
     throw new UploadRejectedError(reason)
+  }
+
+  /**
+   * HEAD and a ranged GET of the first bytes in parallel: two reads, one round trip. If the object was replaced
+   * between them (its grant is still valid), they are read again, and `changing` says they never agreed.
+   */
+  async function inspectUpload (key: string): Promise<{ readonly head: ObjectHead, readonly sample: Uint8Array, readonly changing: boolean } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const [head, sample] = await Promise.all([objects.head(key), objects.getRange(key, SNIFF_BYTES)])
+      if (head === undefined || sample === undefined) return undefined
+      // An empty object has no bytes and so no ETag from the ranged GET; the size check refuses it anyway.
+      const agree = sample.bytes.length === 0 || sample.etag === head.etag
+      if (agree || attempt === 3) return { head, sample: sample.bytes, changing: !agree }
+    }
+  }
+
+  /** The owner's file count, when MAX_FILES_PER_OWNER is set, not counting this upload's own index entry. */
+  async function countOwnerFiles (owner: string, id: string): Promise<number | undefined> {
+    const cap = uploads.maxFilesPerOwner
+    return cap > 0 ? await records.countOwnerFiles(owner, cap, id) : undefined
   }
 
   return {
@@ -105,15 +139,17 @@ export function createUploadService ({ config, clients, objects, records, now = 
         throw new ValidationError(`filename and metadata take ${metaBytes} bytes once encoded; S3 allows ${METADATA_BUDGET_BYTES}`)
       }
 
+      const cap = uploads.maxFilesPerOwner
+      if (cap > 0 && await records.countOwnerFiles(owner, cap) >= cap) throw new FileLimitReachedError(cap)
+
       const id = newFileId(now())
       const key = uploads.prefix + layout.keyFor({ id, ext: keyExtensionFor(type, filename), owner })
       const maxSize = size ?? uploads.maxFileSize
-      const { url, fields } = await createPresignedPost(clients.public, {
-        Bucket: clients.bucket,
-        Key: key,
-        Conditions: [['content-length-range', 1, maxSize]],
-        Fields: { 'Content-Type': type, ...meta },
-        Expires: uploads.urlExpiresSeconds,
+      const { url, fields } = await presigner.presignPost({
+        key,
+        contentLength: [1, maxSize],
+        fields: { 'Content-Type': type, ...meta },
+        expiresSeconds: uploads.urlExpiresSeconds,
       })
       return { url, key, fields, expires_in: uploads.urlExpiresSeconds, max_size: maxSize, file_id: id }
     },
@@ -121,16 +157,24 @@ export function createUploadService ({ config, clients, objects, records, now = 
     async confirmUpload (owner, key) {
       const parsed = parseUploadKey(key, uploads.prefix, layout)
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
-      const head = await objects.head(key)
+      // HEAD (metadata) and the first bytes (content), and with MAX_FILES_PER_OWNER the owner's count, all at once.
+      const [inspected, ownerFiles] = await Promise.all([inspectUpload(key), countOwnerFiles(owner, parsed.id)])
+      const head = inspected?.head
       if (head === undefined || decodeHeaderValue(head.metadata[OWNER_META] ?? '') !== owner) throw new UploadNotFoundError()
 
       // The policy already made S3 enforce these; stores that ignore policies are caught here.
-      if (head.size < 1) return await reject(key, 'the file is empty')
-      if (head.size > uploads.maxFileSize) return await reject(key, `the file is ${head.size} bytes, over the limit of ${uploads.maxFileSize}`)
+      if (head.size < 1) return await reject(key, parsed.id, 'the file is empty')
+      if (head.size > uploads.maxFileSize) return await reject(key, parsed.id, `the file is ${head.size} bytes, over the limit of ${uploads.maxFileSize}`)
       const contentType = head.contentType.toLowerCase()
-      if (!isContentTypeAllowed(contentType, uploads.allowedContentTypes)) return await reject(key, `content type ${contentType || '(none)'} is not allowed`)
+      if (!isContentTypeAllowed(contentType, uploads.allowedContentTypes)) return await reject(key, parsed.id, `content type ${contentType || '(none)'} is not allowed`)
       const filename = decodeHeaderValue(head.metadata[FILENAME_META] ?? '')
-      if (filename === undefined || filename === '') return await reject(key, 'the upload carries no file name')
+      if (filename === undefined || filename === '') return await reject(key, parsed.id, 'the upload carries no file name')
+      if (inspected?.changing === true) return await reject(key, parsed.id, 'the object kept changing while it was checked')
+      const verdict = await verifyContentType(contentType, inspected?.sample ?? new Uint8Array())
+      if (!verdict.ok) return await reject(key, parsed.id, `its content is ${verdict.detected}, not ${contentType}`)
+      if (ownerFiles !== undefined && ownerFiles >= uploads.maxFilesPerOwner) {
+        return await reject(key, parsed.id, `you already have ${ownerFiles} files, the most allowed`)
+      }
 
       const metadata: Record<string, string> = {}
       for (const [name, value] of Object.entries(head.metadata)) {
@@ -149,21 +193,42 @@ export function createUploadService ({ config, clients, objects, records, now = 
         metadata,
         created_at: new Date(now()).toISOString(),
       }
-      // Both writes are idempotent, so a confirm that failed half-way is repaired by the next one.
-      const [outcome] = await Promise.all([records.create(record), records.addToOwnerIndex(owner, record.id)])
-      return outcome
+      // Past ORPHAN_TTL an unrecorded upload is an orphan that cleanup may be deleting right now: never record it.
+      if (now() - head.lastModified.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
+        throw new UploadNotFoundError()
+      }
+      // The index entry first, then the record: both writes are idempotent, so a confirm cut short between them
+      // leaves only an index entry without a record (never listed), which the next confirm completes, or cleanup
+      // removes with the orphaned upload. A record missing from its owner's list cannot happen.
+      await records.addToOwnerIndex(owner, record.id)
+      for (let attempt = 1; ; attempt++) {
+        const outcome = await records.create(record).catch((error: unknown) => {
+          if (error instanceof RecordVanishedError && attempt < 3) return undefined
+          throw error
+        })
+        // A DELETE that ran since the HEAD above (a vanished record says one did) has removed the object, which it
+        // deletes first: undo, so no record is left pointing at nothing. While the object is there, nothing is undone.
+        if (await objects.head(key) === undefined) {
+          await records.delete(record.id)
+          await records.removeFromOwnerIndex(owner, record.id)
+          throw new UploadNotFoundError()
+        }
+        if (outcome !== undefined) return outcome
+      }
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
-      const record = await ownedRecord(owner, id)
+      const record = await records.get(id)
+      // The owner may download their file; anyone, with a token or without, a public one. Everything else is a 404.
+      if (record === undefined || (record.uploaded_by !== owner && !record.is_public)) throw new FileNotFoundError()
       const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
       const inline = disposition === 'inline' && isInlineSafe(record.content_type)
-      const url = await getSignedUrl(clients.public, new GetObjectCommand({
-        Bucket: clients.bucket,
-        Key: record.key,
-        ResponseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
-        ResponseContentType: record.content_type,
-      }), { expiresIn: expires })
+      const url = await presigner.presignGet({
+        key: record.key,
+        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
+        responseContentType: record.content_type,
+        expiresSeconds: expires,
+      })
       return { download_url: url, expires_in: expires }
     },
 
@@ -184,6 +249,12 @@ export function createUploadService ({ config, clients, objects, records, now = 
       await objects.delete(record.key)
       await records.removeFromOwnerIndex(owner, id)
       await records.delete(id)
+    },
+
+    async setPublic (owner, id, isPublic) {
+      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined)
+      if (record === undefined) throw new FileNotFoundError()
+      return record
     },
   }
 }

@@ -1,6 +1,11 @@
 // File names in any script round-trip into records and come back in a valid, safe Content-Disposition.
 import t from 'tap'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
+import { tinyPdf, tinyPng } from '../support/fixtures.js'
+
+/** Bytes that are what the name says: confirm sniffs PNG and PDF uploads. */
+const contentFor = (filename: string): Uint8Array<ArrayBuffer> | string =>
+  filename.endsWith('.pdf') ? new Uint8Array(tinyPdf()) : filename.endsWith('.png') ? new Uint8Array(tinyPng()) : 'content'
 
 const NAMES = ['résumé.pdf', '報告.pdf', 'a"b.txt', 'x\\r\\nSet-Cookie: y.txt'.replace(/\\r\\n/, '\r\n'), '../../etc/passwd', 'emoji 🎉.png', 'back\\slash.txt', 'semi;colon=.txt']
 
@@ -16,7 +21,7 @@ t.test('original names survive, safely', async (t) => {
   for (const filename of NAMES.filter((n) => !/[\r\n]/.test(n))) {
     const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename } })).json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()
     t.notMatch(grant.key, /\.\.|passwd|"/, `${filename}: the key never carries the name`)
-    t.equal((await postToS3(grant, 'content')).status, 204, `${filename}: uploaded`)
+    t.equal((await postToS3(grant, contentFor(filename))).status, 204, `${filename}: uploaded`)
     const record = (await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('alice') })).json<{ filename: string }>()
     t.equal(record.filename, filename, `${filename}: the record keeps the exact name`)
     const { download_url: url } = (await app.inject({ method: 'GET', url: `/files/download/${grant.file_id}`, headers: bearer('alice') })).json<{ download_url: string }>()
@@ -39,11 +44,11 @@ t.test('control characters in a name are refused before anything is signed', asy
   t.equal((await app.inject({ method: 'GET', url: `/files/download/0190a0a0-0000-7000-8000-000000000000?filename=${encodeURIComponent('a\r\nb')}`, headers: bearer('alice') })).json().code, 'VALIDATION_ERROR')
 })
 
-t.test('HTML and SVG are never inline; safe types are when asked', async (t) => {
+t.test('HTML, SVG and text are never inline; verified types are when asked', async (t) => {
   const { app } = await buildTestApp(t)
-  for (const [filename, inline] of [['page.html', false], ['logo.svg', false], ['data.xml', false], ['blob.bin', false], ['photo.png', true], ['doc.pdf', true], ['notes.txt', true]] as const) {
+  for (const [filename, inline] of [['page.html', false], ['logo.svg', false], ['data.xml', false], ['blob.bin', false], ['photo.png', true], ['doc.pdf', true], ['notes.txt', false]] as const) {
     const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename } })).json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()
-    t.equal((await postToS3(grant, 'content')).status, 204)
+    t.equal((await postToS3(grant, contentFor(filename))).status, 204)
     t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('alice') })).statusCode, 201)
     const { download_url: url } = (await app.inject({ method: 'GET', url: `/files/download/${grant.file_id}?disposition=inline&filename=${encodeURIComponent('shown ' + filename)}`, headers: bearer('alice') })).json<{ download_url: string }>()
     const res = await fetch(url)

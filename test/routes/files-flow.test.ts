@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, listKeys, postToS3 } from '../helper.js'
+import { tinyPdf, tinyPng } from '../support/fixtures.js'
 
 t.test('upload, confirm, download, list and delete over HTTP', async (t) => {
   const { app, bucket, s3 } = await buildTestApp(t)
@@ -14,7 +15,8 @@ t.test('upload, confirm, download, list and delete over HTTP', async (t) => {
     return { status: res.status, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) as Record<string, unknown> }
   }
 
-  const bytes = randomBytes(200_000)
+  // A PDF header, then noise: confirm sniffs the first bytes, so a ".pdf" must start like one.
+  const bytes = Buffer.concat([tinyPdf(), randomBytes(200_000)])
   const grant = await call('POST', '/files/upload-url', { filename: 'Quarterly report.pdf', size: bytes.length, metadata: { project: 'q3' } })
   t.equal(grant.status, 200)
   const { url, key, fields, file_id: fileId, max_size: maxSize, expires_in: expiresIn } = grant.body as { url: string, key: string, fields: Record<string, string>, file_id: string, max_size: number, expires_in: number }
@@ -98,7 +100,7 @@ t.test('the owner key layout works end to end', async (t) => {
   const { app } = await buildTestApp(t, { UPLOAD_KEY_LAYOUT: 'owner', UPLOAD_PREFIX: 'media/user-files/' })
   const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('auth0|dave'), payload: { filename: 'pic.png' } })).json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()
   t.equal(grant.key, `media/user-files/${Buffer.from('auth0|dave').toString('base64url')}/${grant.file_id}.png`, 'the key is <prefix><owner>/<id><ext>')
-  t.equal((await postToS3(grant, 'png bytes')).status, 204)
+  t.equal((await postToS3(grant, tinyPng())).status, 204)
   const confirm = await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('auth0|dave') })
   t.equal(confirm.statusCode, 201)
   t.equal(confirm.json().uploaded_by, 'auth0|dave')

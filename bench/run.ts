@@ -1,0 +1,355 @@
+// npm run bench: filegate against a test S3 and a bare Fastify reference, driven A/B in rounds over loopback; prints one table.
+import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { createSigner } from 'fast-jwt'
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
+import { driveFlows, driveRoutes, parseGrant, uploadFlow, type LoadResult, type RequestShape } from './load.js'
+import { mb, median, ms, pairedRatios, ratio, renderTable, spread, type Row } from './report.js'
+import { BUILD_DIR, buildForBench, cpuSeconds, freePort, pinProcess, ROOT, rssBytes, startServer, type Server } from './servers.js'
+import type { SigningRates } from './signing.js'
+import { startBenchS3, type BenchS3 } from './test-s3.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    long: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    tsx: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    users: { type: 'string', default: '1000' },
+  },
+})
+const ROUNDS = bounded('rounds', 1, 10)
+const SECONDS = bounded('seconds', 1, 60)
+const CONNECTIONS = bounded('connections', 1, 256)
+const USERS = bounded('users', 1, 10_000)
+const MEMORY_SECONDS = flags.long ? 60 : 2 * SECONDS
+const FLOW_CONCURRENCY = 8
+const SERVER_CORE = 0
+const LOAD_CORE = 1
+
+function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users', min: number, max: number): number {
+  const value = Number(flags[name])
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`)
+  return value
+}
+
+const progress = (text: string) => { process.stderr.write(`bench: ${text}\n`) }
+/** Node arguments that run a TypeScript entry: compiled by buildForBench, or through tsx with --tsx. */
+const entry = (source: string): string[] => flags.tsx ? ['--import', 'tsx', source] : [join(BUILD_DIR, source.replace(/\.ts$/, '.js'))]
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds))
+
+// The load generator (this process) goes on one core and the servers under test on the other, once the S3
+// (whose processes would inherit this process's affinity) has started.
+let pinned = false
+let serverCore: number | undefined
+const loadBefore = loadavg()
+
+const JWT_SECRET = randomBytes(24).toString('hex')
+const signToken = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3 * 3600_000 })
+const tokens = Array.from({ length: USERS }, (_, i) => signToken({ sub: `bench-user-${String(i).padStart(4, '0')}` }))
+const tokenOf = (i: number) => tokens[i % USERS] ?? ''
+const UPLOAD_BODY = JSON.stringify({ filename: 'Quarterly report.pdf', content_type: 'application/pdf', size: 48213, metadata: { project: 'bench' } })
+
+const servers: Server[] = []
+let s3: BenchS3 | undefined
+let admin: S3Client | undefined
+let bucket = ''
+let stopping = false
+async function cleanUp (): Promise<void> {
+  if (stopping) return
+  stopping = true
+  await Promise.all(servers.map((s) => s.stop()))
+  if (admin !== undefined && s3 !== undefined && s3.source.startsWith('TEST_S3_ENDPOINT') && bucket !== '') await emptyAndDelete(admin, bucket).catch(() => undefined)
+  admin?.destroy()
+  s3?.stop()
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { void cleanUp().then(() => process.exit(130)) })
+
+async function emptyAndDelete (client: S3Client, name: string): Promise<void> {
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: name }))
+    const keys = (page.Contents ?? []).flatMap((o) => o.Key === undefined ? [] : [{ Key: o.Key }])
+    if (keys.length === 0) break
+    await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }))
+  }
+  await client.send(new DeleteBucketCommand({ Bucket: name }))
+}
+
+function filegateEnv (store: BenchS3, port: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(process.env.TMPDIR !== undefined && { TMPDIR: process.env.TMPDIR }),
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    S3_ENDPOINT: store.endpoint,
+    S3_REGION: store.region,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_BUCKET: bucket,
+    AWS_ACCESS_KEY_ID: store.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: store.secretAccessKey,
+    JWT_SECRET,
+    MAX_FILE_SIZE: '1MiB',
+    // Per-owner rate limits stay on (their cost is part of the path) but high enough never to answer 429 here.
+    RATE_LIMIT_MAX: '1000000',
+  }
+}
+
+async function startFilegate (store: BenchS3, extraArgs: string[] = []): Promise<Server> {
+  const port = await freePort()
+  return await startServer({
+    name: 'filegate', args: [...extraArgs, ...entry('src/server.ts')], env: filegateEnv(store, port), port, readyPath: '/ready', core: serverCore,
+  })
+}
+
+/** Per run: the load's figures, the server's RSS after it, and the server's CPU time per completed request (µs). */
+interface Measured { readonly runs: LoadResult[], readonly rss: number[], readonly cpuUs: number[] }
+const measured = (): Measured => ({ runs: [], rss: [], cpuUs: [] })
+
+async function run (): Promise<void> {
+  if (!flags.tsx) {
+    progress('compiling filegate and the reference server (as npm run build does)')
+    const build = buildForBench()
+    if (build.diagnostics !== '') progress(`the compiler reported type errors, compiled anyway:\n${build.diagnostics}`)
+  }
+  s3 = startBenchS3()
+  progress(`S3: ${s3.source}`)
+  pinned = cpus().length >= 2 && pinProcess(process.pid, LOAD_CORE)
+  serverCore = pinned ? SERVER_CORE : undefined
+  admin = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
+  bucket = `fg-bench-${randomBytes(5).toString('hex')}`
+  await admin.send(new CreateBucketCommand({ Bucket: bucket }))
+
+  // Start to ready: three cold starts; the last one stays up as the server under test.
+  const readyMs: number[] = []
+  let filegate: Server | undefined
+  for (let i = 0; i < (flags.quick ? 1 : 3); i++) {
+    await filegate?.stop()
+    filegate = await startFilegate(s3)
+    readyMs.push(filegate.readyMs)
+  }
+  if (filegate === undefined) throw new Error('filegate did not start')
+  servers.push(filegate)
+  progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
+
+  // One file per user, through the real flow, for the download and record routes.
+  if (!flags.quick) progress(`seeding ${USERS} files (one per user)`)
+  const seedBody = new Uint8Array(1024).fill(120)
+  const ids: string[] = new Array<string>(USERS)
+  let next = 0
+  await Promise.all(Array.from({ length: FLOW_CONCURRENCY }, async () => {
+    while (next < USERS && !flags.quick) {
+      const i = next++
+      ids[i] = await uploadFlow(filegate.base, tokenOf(i), seedBody)
+    }
+  }))
+  const idOf = (i: number) => ids[i % USERS] ?? ''
+
+  // The reference answers with a grant filegate really issued: the same size and shape.
+  const sample = await fetch(`${filegate.base}/files/upload-url`, { method: 'POST', headers: { authorization: `Bearer ${tokenOf(0)}`, 'content-type': 'application/json' }, body: UPLOAD_BODY })
+  const sampleGrant: unknown = await sample.json()
+  parseGrant(sampleGrant)
+  const grantJson = JSON.stringify(sampleGrant)
+  const refPort = await freePort()
+  const reference = await startServer({
+    name: 'reference', args: entry('bench/reference-server.ts'), port: refPort, readyPath: '/hello', core: serverCore,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(refPort), REFERENCE_REPLY: grantJson },
+  })
+  servers.push(reference)
+
+  // In-process signing, on the servers' core while they idle.
+  progress('in-process signing rates')
+  const signingRates = flags.quick ? { hmac: [], uploadPolicy: [], downloadUrl: [], sdkCreatePresignedPost: [], sdkGetSignedUrl: [] } : measureSigningInChild()
+
+  const json = { 'content-type': 'application/json' }
+  const auth = (i: number) => ({ authorization: `Bearer ${tokenOf(i)}` })
+  const grantShape: RequestShape = { method: 'POST', body: UPLOAD_BODY, request: (i) => ({ path: '/files/upload-url', headers: { ...json, ...auth(i) } }) }
+  const downloadShape: RequestShape = { method: 'GET', request: (i) => ({ path: `/files/download/${idOf(i)}`, headers: auth(i) }) }
+  const recordShape: RequestShape = { method: 'GET', request: (i) => ({ path: `/files/${idOf(i)}`, headers: auth(i) }) }
+  const routes: Record<string, { server: Server, shapes: RequestShape[] } | 'flow'> = {
+    'reference GET /hello': { server: reference, shapes: [{ method: 'GET', request: () => ({ path: '/hello', headers: {} }) }] },
+    'reference POST (upload-url\'s HTTP work)': { server: reference, shapes: [{ method: 'POST', body: UPLOAD_BODY, request: () => ({ path: '/upload-url', headers: json }) }] },
+    'POST /files/upload-url': { server: filegate, shapes: [grantShape] },
+    'GET /files/download/:id': { server: filegate, shapes: [downloadShape] },
+    'GET /files/:id': { server: filegate, shapes: [recordShape] },
+    'upload → S3 → confirm (flows/s)': 'flow',
+  }
+  // --quick: the reference routes and upload-url only, which need no files in S3.
+  const names = Object.keys(routes).filter((name) => !flags.quick || name.startsWith('reference') || name === 'POST /files/upload-url')
+  const results = new Map(names.map((n) => [n, measured()]))
+  for (let round = 0; round < ROUNDS; round++) {
+    // A/B alternation: the reference first in even rounds, filegate first in odd ones.
+    const order = round % 2 === 0 ? names : [...names].reverse()
+    for (const name of order) {
+      const route = routes[name]
+      if (route === undefined) continue
+      progress(`round ${round + 1}/${ROUNDS}: ${name}`)
+      const pid = route === 'flow' ? filegate.pid : route.server.pid
+      const cpuBefore = cpuSeconds(pid)
+      const result = route === 'flow'
+        ? await driveFlows({ base: filegate.base, token: (i) => tokenOf(i + 7 * round), concurrency: FLOW_CONCURRENCY, seconds: SECONDS, bytes: 1024 })
+        : await driveRoutes({ url: route.server.base, shapes: route.shapes, connections: CONNECTIONS, seconds: SECONDS })
+      results.get(name)?.runs.push(result)
+      results.get(name)?.rss.push(rssBytes(pid))
+      // CPU per request does not depend on how much of the core the server got: robust on a shared machine.
+      results.get(name)?.cpuUs.push((cpuSeconds(pid) - cpuBefore) * 1e6 / result.completed)
+      await sleep(500)
+    }
+  }
+
+  // Memory: three runs of a mixed load (grants, downloads, records) back to back; RSS after each.
+  const memory: number[] = []
+  for (let i = 0; i < (flags.quick ? 0 : 3); i++) {
+    progress(`memory run ${i + 1}/3 (${MEMORY_SECONDS} s, mixed)`)
+    await driveRoutes({
+      url: filegate.base,
+      connections: CONNECTIONS,
+      seconds: MEMORY_SECONDS,
+      shapes: [grantShape, downloadShape, recordShape],
+    })
+    memory.push(rssBytes(filegate.pid))
+  }
+
+  let profile: ProfileSummary | undefined
+  if (flags.profile) profile = await profileUploadUrl(s3)
+
+  const loadAfter = loadavg()
+  const report = buildReport({ names, results, signingRates, readyMs, memory, loadAfter })
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ...report.json, ...(profile !== undefined && { profile }) }, null, 2)}\n`)
+  } else {
+    process.stdout.write(`${report.text}\n`)
+    if (profile !== undefined) printProfile(profile)
+  }
+}
+
+function measureSigningInChild (): SigningRates {
+  const args = entry('bench/signing.ts')
+  const command = serverCore !== undefined ? ['taskset', '-c', String(serverCore), process.execPath, ...args] : [process.execPath, ...args]
+  const [file = process.execPath, ...rest] = command
+  // Synchronous on purpose: nothing else runs meanwhile, so the rates are undisturbed by this process.
+  const out = spawnSync(file, rest, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SIGNING_ROUNDS: String(ROUNDS), SIGNING_MS: '1000' }, timeout: 300_000 })
+  if (out.status !== 0) throw new Error(`bench/signing.ts failed:\n${out.stderr}`)
+  const parsed: unknown = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}')
+  const keys = ['hmac', 'uploadPolicy', 'downloadUrl', 'sdkCreatePresignedPost', 'sdkGetSignedUrl'] as const
+  if (typeof parsed !== 'object' || parsed === null || !keys.every((k) => Array.isArray((parsed as Record<string, unknown>)[k]))) throw new Error('bench/signing.ts printed no rates')
+  return parsed as SigningRates
+}
+
+/** A separate filegate under --cpu-prof, driven on upload-url, then summarised (where the time goes). */
+async function profileUploadUrl (store: BenchS3): Promise<ProfileSummary> {
+  progress('profiling POST /files/upload-url')
+  const dir = mkdtempSync(join(tmpdir(), 'filegate-bench-prof-'))
+  try {
+    const server = await startFilegate(store, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+    await driveRoutes({
+      url: server.base, connections: CONNECTIONS, seconds: SECONDS,
+      shapes: [{ method: 'POST', body: UPLOAD_BODY, request: (i) => ({ path: '/files/upload-url', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(i)}` } }) }],
+    })
+    await server.stop()
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
+    if (file === undefined) throw new Error('the profiled server wrote no .cpuprofile')
+    // Start-up is left out: the profile starts with the process, the load once it was ready.
+    return summarizeProfile(join(dir, file), { top: 20, skipMs: server.readyMs })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function printProfile (profile: ProfileSummary): void {
+  process.stdout.write(`\nCPU profile of POST /files/upload-url under load (${Math.round(profile.totalMs)} ms sampled), self time:\n`)
+  const rows = (lines: ProfileSummary['functions']) => lines.map((l) => [`${l.percent.toFixed(1)} %`, l.name])
+  process.stdout.write(`${renderTable(['share', 'by package'], rows(profile.packages.slice(0, 12)))}\n\n${renderTable(['share', 'by function'], rows(profile.functions))}\n`)
+}
+
+function buildReport ({ names, results, signingRates, readyMs, memory, loadAfter }: {
+  names: string[], results: Map<string, Measured>, signingRates: SigningRates, readyMs: number[], memory: number[], loadAfter: number[]
+}) {
+  const rps = (name: string) => results.get(name)?.runs.map((r) => r.rps) ?? []
+  const hello = rps(names[0] ?? '')
+  const refPost = rps(names[1] ?? '')
+  const cpuOf = (name: string) => results.get(name)?.cpuUs ?? []
+  // The CPU ratio is the req/s ratio a saturated core would give: the reference's CPU per request over this route's.
+  const refPostCpu = cpuOf(names[1] ?? '')
+  const rows: Row[] = names.map((name, i) => {
+    const m = results.get(name) ?? measured()
+    return [
+      name,
+      spread(m.runs.map((r) => r.rps)),
+      ms(median(m.runs.map((r) => r.p50Ms))),
+      ms(median(m.runs.map((r) => r.p99Ms))),
+      mb(median(m.rss)),
+      Number.isFinite(median(m.cpuUs)) ? `${median(m.cpuUs).toFixed(0)} µs` : '–',
+      i === 1 ? '1.00× ref POST' : ratio(pairedRatios(rps(name), refPost), 'ref POST'),
+      i === 1 ? '1.00× ref POST' : ratio(pairedRatios(refPostCpu, cpuOf(name)), 'ref POST'),
+      ratio(pairedRatios(rps(name), hello), 'hello'),
+      String(m.runs.reduce((sum, r) => sum + r.errors, 0)),
+    ]
+  })
+  const hmac = signingRates.hmac
+  const inProcess: Array<[string, number[]]> = [
+    ['raw HMAC-SHA256, cached key (ceiling)', hmac],
+    ['upload policy, filegate presigner', signingRates.uploadPolicy],
+    ['download URL, filegate presigner', signingRates.downloadUrl],
+    ['createPresignedPost (SDK)', signingRates.sdkCreatePresignedPost],
+    ['getSignedUrl (SDK)', signingRates.sdkGetSignedUrl],
+  ]
+  const blank = (cells: string[]): Row => [...cells, ...Array<string>(10 - cells.length).fill('')]
+  rows.push(blank(['**in-process, one core** (ops/s)']))
+  for (const [name, values] of inProcess) rows.push(blank([name, spread(values), '', '', '', '', ratio(pairedRatios(values, hmac), 'HMAC')]))
+  rows.push(blank([`start → /ready 200 (${readyMs.length} cold starts)`, `${ms(median(readyMs))} (${ms(Math.min(...readyMs))}–${ms(Math.max(...readyMs))})`]))
+  if (memory.length === 3) rows.push(blank([`RSS after 3 mixed runs of ${MEMORY_SECONDS} s`, memory.map(mb).join(', '), '', '', '', '', `growth 2nd→3rd: ${(((memory[2] ?? 0) - (memory[1] ?? 0)) / 1024 / 1024).toFixed(1)} MB`]))
+
+  const cpu = cpus()
+  const machine = `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}, Node ${process.version}, ${process.platform}; ` +
+    `${pinned ? `server on core ${SERVER_CORE}, load generator on core ${LOAD_CORE} (taskset)` : 'not pinned (no taskset or one core)'}; ` +
+    `load average ${loadBefore[0]?.toFixed(2)} before, ${loadAfter[0]?.toFixed(2)} after`
+  const settings = `servers ${flags.tsx ? 'run from sources through tsx' : 'compiled to JavaScript, as in production'}, logging as shipped (LOG_LEVEL=info, to /dev/null); ${ROUNDS} A/B rounds × ${SECONDS} s per route, ${CONNECTIONS} connections, tokens of ${USERS} users, flows ${FLOW_CONCURRENCY} at a time with 1 KiB files; S3: ${s3?.source ?? ''}`
+  const text = [
+    `filegate benchmark, ${new Date().toISOString()}`,
+    machine,
+    settings,
+    '',
+    renderTable(['route', 'req/s median (min–max)', 'p50', 'p99', 'server RSS', 'server CPU/req', 'ratio (req/s)', 'ratio (CPU/req)', 'req/s vs hello', 'errors'], rows),
+  ].join('\n')
+  const json = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpu[0]?.model.trim(), cores: cpu.length, node: process.version, pinned, loadBefore, loadAfter },
+    settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, users: USERS, memorySeconds: MEMORY_SECONDS, s3: s3?.source },
+    routes: Object.fromEntries(names.map((name) => [name, {
+      rps: results.get(name)?.runs.map((r) => r.rps),
+      p50Ms: results.get(name)?.runs.map((r) => r.p50Ms),
+      p99Ms: results.get(name)?.runs.map((r) => r.p99Ms),
+      rssBytes: results.get(name)?.rss,
+      errors: results.get(name)?.runs.map((r) => r.errors),
+      serverCpuUsPerRequest: results.get(name)?.cpuUs,
+      ratioToReferencePost: median(pairedRatios(rps(name), refPost)),
+      cpuRatioToReferencePost: median(pairedRatios(refPostCpu, cpuOf(name))),
+      ratioToHello: median(pairedRatios(rps(name), hello)),
+    }])),
+    signing: signingRates,
+    startToReadyMs: readyMs,
+    memoryRssBytes: memory,
+  }
+  return { text, json }
+}
+
+try {
+  await run()
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanUp()
+}

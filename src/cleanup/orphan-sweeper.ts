@@ -1,0 +1,154 @@
+// The orphan sweeper: finds uploads that were never confirmed and are older than the orphan age, and deletes them.
+import type { Config } from '../config.js'
+import type { RecordStore } from '../storage/record-store.js'
+import type { ListedObject, ObjectStore } from '../storage/s3.js'
+import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
+import { uploadOwnerOf } from '../uploads/upload-service.js'
+
+const DAY_MS = 86_400_000
+/** At most this many failures are described in a summary; all are counted. */
+const MAX_FAILURES_SHOWN = 20
+
+export interface SweepOptions {
+  readonly objects: ObjectStore
+  readonly records: RecordStore
+  readonly uploads: Pick<Config['uploads'], 'prefix' | 'layout' | 'urlExpiresSeconds'>
+  /** An upload with no record older than this is an orphan; must exceed UPLOAD_URL_EXPIRES. */
+  readonly olderThanSeconds: number
+  /** Date layout only: the days from `olderThanSeconds` to this much further back are listed, and no others. */
+  readonly lookbackSeconds: number
+  /** Count what would be deleted, delete nothing. */
+  readonly dryRun?: boolean
+  /** Stops the sweep between objects (the app closing). */
+  readonly signal?: AbortSignal
+  readonly now?: () => number
+  /** Keys per listing call. */
+  readonly pageSize?: number
+  /** Objects examined at once. */
+  readonly concurrency?: number
+}
+
+export interface SweepSummary {
+  readonly dry_run: boolean
+  readonly older_than_seconds: number
+  /** The listed days (date layout), oldest first, or null when the whole prefix was listed. */
+  readonly days: { readonly from: string, readonly to: string } | null
+  /** Upload objects listed. */
+  readonly scanned: number
+  /** Orphans deleted (or, in a dry run, that would be). */
+  readonly deleted: number
+  /** Confirmed, younger than the orphan age, or not a filegate key. */
+  readonly kept: number
+  readonly errors: number
+  readonly failures: ReadonlyArray<{ readonly key: string, readonly message: string }>
+  /** True when the sweep was stopped before it finished. */
+  readonly aborted: boolean
+}
+
+/** The day prefixes `<prefix>yyyy/mm/dd/` from the UTC day of `from` to that of `to`, oldest first. */
+export function dayPrefixesBetween (prefix: string, from: number, to: number): string[] {
+  const prefixes: string[] = []
+  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) prefixes.push(`${prefix}${datePathFor(day)}/`)
+  return prefixes
+}
+
+/** Runs `work` on each item with at most `limit` in flight. */
+async function eachLimited<T> (items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]
+      if (item !== undefined) await work(item)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+/**
+ * Deletes uploads that have no record and were last modified more than `olderThanSeconds` ago, with the owner
+ * index entry a confirm cut short may have left. A confirmed upload (one with a record) is never touched.
+ * Listing failures end the sweep (they throw); a failure on one object is counted and the sweep goes on.
+ */
+export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary> {
+  const { objects, records, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8 } = options
+  if (olderThanSeconds <= uploads.urlExpiresSeconds) {
+    throw new RangeError(`the orphan age (${olderThanSeconds} s) must be longer than UPLOAD_URL_EXPIRES (${uploads.urlExpiresSeconds} s), or uploads still in progress would be deleted`)
+  }
+  const layout = keyLayouts[uploads.layout]
+  const cutoff = now() - olderThanSeconds * 1000
+  // An upload's key carries the UTC day its grant was issued, which is no later than its last modification, so an
+  // orphan (modified before the cutoff) is never under a day after the cutoff's; days before the look-back are not listed.
+  const prefixes = uploads.layout === 'date' ? dayPrefixesBetween(uploads.prefix, cutoff - lookbackSeconds * 1000, cutoff) : [uploads.prefix]
+  let scanned = 0
+  let deleted = 0
+  let kept = 0
+  const failures: Array<{ key: string, message: string }> = []
+
+  let aborted = false
+  async function examine ({ key, lastModified }: ListedObject): Promise<void> {
+    if (signal?.aborted === true) {
+      aborted = true
+      return
+    }
+    scanned++
+    const parsed = parseUploadKey(key, uploads.prefix, layout)
+    if (!parsed.ok || lastModified.getTime() > cutoff) {
+      kept++
+      return
+    }
+    try {
+      if (await records.exists(parsed.id)) {
+        kept++
+        return
+      }
+      if (dryRun) {
+        deleted++
+        return
+      }
+      // The owner names the index entry a confirm cut short between its two writes may have left.
+      const head = await objects.head(key)
+      const owner = head === undefined ? undefined : uploadOwnerOf(head)
+      await objects.delete(key)
+      if (owner !== undefined) await records.removeFromOwnerIndex(owner, parsed.id)
+      // Confirm refuses uploads past ORPHAN_TTL, so only a sweep with a shorter --older-than can race one; if it did,
+      // the record now points at nothing: remove it too, and report it.
+      if (await records.exists(parsed.id)) {
+        await records.delete(parsed.id)
+        throw new Error('a confirm raced with the sweep; its record was removed with the upload')
+      }
+      deleted++
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      failures.push({ key, message })
+    }
+  }
+
+  sweep: for (const prefix of prefixes) {
+    let token: string | undefined
+    do {
+      if (signal?.aborted === true) {
+        aborted = true
+        break sweep
+      }
+      const page = await objects.list(prefix, { maxKeys: pageSize, continuationToken: token })
+      await eachLimited(page.objects, concurrency, examine)
+      token = page.nextToken
+    } while (token !== undefined)
+  }
+
+  const first = prefixes[0]
+  const last = prefixes.at(-1)
+  return {
+    dry_run: dryRun,
+    older_than_seconds: olderThanSeconds,
+    days: uploads.layout === 'date' && first !== undefined && last !== undefined
+      ? { from: first.slice(uploads.prefix.length, -1), to: last.slice(uploads.prefix.length, -1) }
+      : null,
+    scanned,
+    deleted,
+    kept,
+    errors: failures.length,
+    failures: failures.slice(0, MAX_FAILURES_SHOWN),
+    aborted,
+  }
+}

@@ -1,0 +1,71 @@
+// `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]`: deletes orphaned uploads, prints a JSON summary.
+import { parseArgs } from 'node:util'
+import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
+import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
+import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
+import { createRecordStore } from '../storage/record-store.js'
+import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
+
+const USAGE = 'Usage: npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]'
+
+function fail (message: string): never {
+  process.stderr.write(`${message}\n`)
+  process.exit(2)
+}
+
+let values: { 'dry-run': boolean, 'older-than'?: string | undefined, lookback?: string | undefined }
+try {
+  values = parseArgs({
+    options: { 'dry-run': { type: 'boolean', default: false }, 'older-than': { type: 'string' }, lookback: { type: 'string' } },
+  }).values
+} catch (error) {
+  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
+}
+
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  fail(error instanceof ConfigError ? error.message : String(error))
+}
+
+function duration (option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback
+  try {
+    return parseDurationSeconds(text)
+  } catch {
+    fail(`--${option} must be a duration such as 90s, 15m, 24h or 7d (got "${text}")\n${USAGE}`)
+  }
+}
+
+const olderThan = duration('older-than', values['older-than'], config.uploads.orphanTtlSeconds)
+const lookback = duration('lookback', values.lookback, config.cleanup.lookbackSeconds)
+if (olderThan <= config.uploads.urlExpiresSeconds) {
+  fail(`--older-than (${olderThan} s) must be longer than UPLOAD_URL_EXPIRES (${config.uploads.urlExpiresSeconds} s), or uploads still in progress would be deleted`)
+}
+if (lookback < 1) fail('--lookback must be at least 1 s')
+
+// With no S3 configured in development, the store is the embedded one that `npm start` runs.
+const s3: Config['s3'] = usesEmbeddedStore(config)
+  ? { ...config.s3, endpoint: `http://127.0.0.1:${config.embedded.port}`, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS }
+  : config.s3
+const clients = createS3Clients(s3)
+try {
+  const objects = createObjectStore(clients)
+  const summary = await sweepOrphans({
+    objects,
+    records: createRecordStore(objects),
+    uploads: config.uploads,
+    olderThanSeconds: olderThan,
+    lookbackSeconds: lookback,
+    dryRun: values['dry-run'],
+  })
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+  if (summary.errors > 0) process.exitCode = 1
+} catch (error) {
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
+  process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}\n`)
+  process.exitCode = 1
+} finally {
+  destroyS3Clients(clients)
+}

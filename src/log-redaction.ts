@@ -1,0 +1,49 @@
+// Secrets out of logs: the fields pino redacts, and a last pass over every line for tokens, signatures, policies and keys.
+
+const REDACTED = '[redacted]'
+
+/** Fields that carry credentials wherever filegate (or a plugin) logs them; pino replaces their values. */
+export const REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'authorization', '*.authorization',
+  'fields.Policy', 'fields["X-Amz-Signature"]', 'fields["X-Amz-Credential"]', 'fields["X-Amz-Security-Token"]',
+  '*.fields.Policy', '*.fields["X-Amz-Signature"]', '*.fields["X-Amz-Credential"]', '*.fields["X-Amz-Security-Token"]',
+  'download_url', '*.download_url', 'err.SignatureProvided', 'err.AWSAccessKeyId', 'err.StringToSign', 'err.CanonicalRequest',
+]
+
+/** A JWT: three base64url parts whose first decodes to a JSON object (`{"` is `eyJ`, `{ ` is `eyA`, `{\n` is `ewo`). */
+const JWT = /\be[wy][A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g
+/** Whatever follows Bearer, token or not. */
+const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi
+/** A base64 JSON document, which is what a POST policy is (and a JWT's first part). */
+const BASE64_JSON = /\be[wy][A-Za-z0-9+/_-]{30,}={0,2}/g
+/**
+ * Signed-request parameters and S3's error fields, as query parameters (`X-Amz-Signature=…`), JSON members
+ * (`"Policy":"…"`, also escaped inside a logged string) or header parameters (`Credential=…, Signature=…`);
+ * not the tail of a longer name (`content-security-policy`).
+ */
+const SIGNED_PARAMETER = /(?<![\w-])(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|SignatureProvided|Signature|AWSAccessKeyId|Credential|Policy)((?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)[A-Za-z0-9+/=_.%~-]+/gi
+/** Multi-line strings S3 returns with a signature error, whole. */
+const SIGNING_DETAIL = /("(?:StringToSign|CanonicalRequest|StringToSignBytes|CanonicalRequestBytes)"\s*:\s*)"(?:[^"\\]|\\.)*"/g
+
+/**
+ * Returns pino's streamWrite hook: every log line, already JSON, with secrets replaced by `[redacted]`. The `secrets`
+ * (the S3 keys, the JWT secret) are replaced wherever they appear; patterns catch tokens and signed-URL parts.
+ * Each replacement stays inside a JSON string, so the line stays valid JSON.
+ */
+export function createLogScrubber (secrets: ReadonlyArray<string | undefined>): (line: string) => string {
+  const literals = [...new Set(secrets.flatMap((secret) => secret === undefined || secret.length < 4
+    ? []
+    : [JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]))]
+    // Longer first, so a secret containing another is replaced whole.
+    .sort((a, b) => b.length - a.length)
+  return (line) => {
+    let out = line
+    for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join(REDACTED)
+    return out
+      .replace(SIGNING_DETAIL, `$1"${REDACTED}"`)
+      .replace(BEARER, `$1${REDACTED}`)
+      .replace(JWT, REDACTED)
+      .replace(SIGNED_PARAMETER, `$1$2${REDACTED}`)
+      .replace(BASE64_JSON, REDACTED)
+  }
+}

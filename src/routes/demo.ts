@@ -1,0 +1,59 @@
+// The example upload page (examples/browser) at /demo, with the limits it pre-checks and, in development, a token to pre-fill.
+import { access, readFile } from 'node:fs/promises'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import Type from 'typebox'
+import type { Config } from '../config.js'
+
+export interface DemoOptions {
+  readonly uploads: Config['uploads']
+  /** Signs a token for the page to pre-fill; passed only in development with the fake development secret. */
+  readonly developmentToken?: (() => string) | undefined
+}
+
+const pageDirectory = new URL('../../examples/browser/', import.meta.url)
+
+/** Every file the page is made of, and its type; nothing else under the folder is served. */
+const PAGE_FILES = {
+  'index.html': 'text/html; charset=utf-8',
+  'demo.js': 'text/javascript; charset=utf-8',
+  'demo.css': 'text/css; charset=utf-8',
+} as const
+
+const DemoSettings = Type.Object({
+  token: Type.Union([Type.String(), Type.Null()], { description: 'a development token to pre-fill, or null' }),
+  max_file_size: Type.Integer({ description: 'MAX_FILE_SIZE in bytes, for the early size check' }),
+  allowed_content_types: Type.Array(Type.String(), { description: 'ALLOWED_CONTENT_TYPES; empty allows any type' }),
+})
+
+const demo: FastifyPluginAsyncTypebox<DemoOptions> = async (app, { uploads, developmentToken }) => {
+  for (const name of Object.keys(PAGE_FILES)) {
+    await access(new URL(name, pageDirectory)).catch(() => {
+      throw new Error(`DEMO_PAGE is on but ${new URL(name, pageDirectory).pathname} is missing; set DEMO_PAGE=false or ship examples/browser`)
+    })
+  }
+
+  const send = async (reply: FastifyReply, name: keyof typeof PAGE_FILES) => {
+    const body = await readFile(new URL(name, pageDirectory))
+    // The Content-Security-Policy (scripts from this origin only, connections to S3's) comes from the security-headers plugin.
+    return await reply.headers({ 'content-type': PAGE_FILES[name], 'cache-control': 'no-cache' }).send(body)
+  }
+
+  const hidden = { schema: { hide: true } }
+  app.get('/demo', hidden, async (_request, reply) => await send(reply, 'index.html'))
+  app.get('/demo/', hidden, async (_request, reply) => await send(reply, 'index.html'))
+  app.get('/demo/demo.js', hidden, async (_request, reply) => await send(reply, 'demo.js'))
+  app.get('/demo/demo.css', hidden, async (_request, reply) => await send(reply, 'demo.css'))
+
+  app.get('/demo/settings.json', { schema: { hide: true, response: { 200: DemoSettings } } }, async (_request, reply) => {
+    // A token must not linger in caches.
+    void reply.header('cache-control', 'no-store')
+    return {
+      token: developmentToken?.() ?? null,
+      max_file_size: uploads.maxFileSize,
+      allowed_content_types: [...uploads.allowedContentTypes],
+    }
+  })
+}
+
+export default demo

@@ -1,0 +1,99 @@
+// Deletes under fire: concurrent DELETEs, DELETE racing confirm, and a DELETE cut short at each step, then repeated.
+import t from 'tap'
+import { ownerIndexPrefix, recordKeyFor, createRecordStore } from '../../src/storage/record-store.js'
+import { createUploadService } from '../../src/uploads/upload-service.js'
+import { bearer, buildTestApp, listKeys, type TestApp } from '../helper.js'
+import { faultyStore, isOp } from '../support/faulty-store.js'
+import { confirm, fileTraces, uploadFile } from '../support/flow.js'
+
+const NO_LIMITS = { RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'error' }
+
+/** An upload service over the app's own bucket whose store calls the test can fail or hold. */
+function serviceWithFaults (test: TestApp) {
+  const faults = faultyStore(test.app.storage.objects)
+  const service = createUploadService({ config: test.config, clients: test.app.storage.clients, objects: faults.store, records: createRecordStore(faults.store) })
+  return { faults, service }
+}
+
+t.test('concurrent DELETEs of one file: each 204 or 404, and nothing is left', async (t) => {
+  const { app, bucket, s3 } = await buildTestApp(t, NO_LIMITS)
+  const grant = await uploadFile(app, 'alice', 'deleted ten times at once')
+  t.equal((await confirm(app, 'alice', grant.key)).statusCode, 201)
+
+  const statuses = await Promise.all(Array.from({ length: 10 }, async () =>
+    (await app.inject({ method: 'DELETE', url: `/files/${grant.file_id}`, headers: bearer('alice') })).statusCode))
+  t.ok(statuses.every((s) => s === 204 || s === 404), `every DELETE answered 204 or 404 (${statuses.join(' ')})`)
+  t.ok(statuses.includes(204), 'at least one deleted it')
+  t.same(await listKeys(s3, bucket), [], 'no object, record or index entry is left')
+})
+
+t.test('DELETE racing confirms: no record without its object, and one more DELETE finishes the job', async (t) => {
+  const { app, bucket, s3 } = await buildTestApp(t, NO_LIMITS)
+  for (let round = 0; round < 6; round++) {
+    const grant = await uploadFile(app, 'alice', `round ${round}`)
+    // Half the rounds start from a confirmed file, half from a bare upload.
+    if (round % 2 === 0) t.equal((await confirm(app, 'alice', grant.key)).statusCode, 201)
+    const requests = [
+      ...Array.from({ length: 4 }, () => ({ method: 'POST' as const, url: `/files/confirm/${grant.key}` })),
+      ...Array.from({ length: 3 }, () => ({ method: 'DELETE' as const, url: `/files/${grant.file_id}` })),
+      ...Array.from({ length: 4 }, () => ({ method: 'POST' as const, url: `/files/confirm/${grant.key}` })),
+    ]
+    const statuses = await Promise.all(requests.map(async (r) => (await app.inject({ ...r, headers: bearer('alice') })).statusCode))
+    t.ok(statuses.every((s) => [200, 201, 204, 404].includes(s)), `round ${round}: only 200, 201, 204 and 404 (${statuses.join(' ')})`)
+
+    const traces = await fileTraces(s3, bucket, 'alice', grant)
+    if (traces.record) t.ok(traces.object && traces.indexEntry, `round ${round}: a record left behind has its object and index entry`)
+    else t.notOk(traces.indexEntry, `round ${round}: no index entry without a record`)
+    const again = await app.inject({ method: 'DELETE', url: `/files/${grant.file_id}`, headers: bearer('alice') })
+    t.equal(again.statusCode, traces.record ? 204 : 404, `round ${round}: a repeated DELETE deletes what is left, or finds nothing`)
+    const after = await fileTraces(s3, bucket, 'alice', grant)
+    t.notOk(after.record || after.indexEntry, `round ${round}: no record or index entry after it`)
+    if (!traces.record) {
+      // The object survives only when every DELETE came before the first record (404), and then it is an orphan for cleanup.
+      t.equal(after.object, traces.object, `round ${round}: the object is as it was`)
+    } else {
+      t.notOk(after.object, `round ${round}: and no object`)
+    }
+  }
+})
+
+t.test('a DELETE between a confirm\'s checks and its writes: the confirm undoes its writes and answers 404', async (t) => {
+  const test = await buildTestApp(t, NO_LIMITS)
+  const { faults, service } = serviceWithFaults(test)
+  const grant = await uploadFile(test.app, 'alice', 'confirmed while being deleted')
+  t.equal((await service.confirmUpload('alice', grant.key)).created, true, 'confirmed once')
+
+  // A second confirm passes its checks, then stalls just before writing the index entry...
+  const held = faults.holdOnce(isOp('put', ownerIndexPrefix('alice')))
+  const late = service.confirmUpload('alice', grant.key)
+  await held.reached
+  // ...while the owner deletes the file completely.
+  await service.deleteFile('alice', grant.file_id)
+  t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, 'the DELETE removed everything')
+  held.release()
+
+  await t.rejects(late, { code: 'UPLOAD_NOT_FOUND' }, 'the late confirm finds the object gone')
+  t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false },
+    'and left no record or index entry pointing at nothing')
+})
+
+t.test('a DELETE cut short after any step is finished by the next DELETE', async (t) => {
+  const test = await buildTestApp(t, NO_LIMITS)
+  const { faults, service } = serviceWithFaults(test)
+  const steps = [
+    { name: 'deleting the object', match: (key: string) => isOp('delete', key) },
+    { name: 'deleting the index entry', match: () => isOp('delete', ownerIndexPrefix('alice')) },
+    { name: 'deleting the record', match: (id: string) => isOp('delete', recordKeyFor(id)) },
+  ]
+  for (const [i, step] of steps.entries()) {
+    const grant = await uploadFile(test.app, 'alice', `cut short while ${step.name}`)
+    await service.confirmUpload('alice', grant.key)
+    faults.failOnce(step.match(i === 0 ? grant.key : grant.file_id))
+    await t.rejects(service.deleteFile('alice', grant.file_id), { code: 'STORAGE_UNAVAILABLE' }, `the DELETE fails while ${step.name}`)
+    t.equal((await fileTraces(test.s3, test.bucket, 'alice', grant)).record, true, `${step.name}: the record is still there, so the file can be found again`)
+    t.equal((await service.getFile('alice', grant.file_id)).id, grant.file_id)
+    await service.deleteFile('alice', grant.file_id)
+    t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, `${step.name}: the repeated DELETE finished the job`)
+    await t.rejects(service.getFile('alice', grant.file_id), { code: 'FILE_NOT_FOUND' })
+  }
+})

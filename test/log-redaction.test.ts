@@ -1,0 +1,46 @@
+// The log scrubber: tokens, signatures, policies and keys become [redacted], and every line stays valid JSON.
+import t from 'tap'
+import { createLogScrubber } from '../src/log-redaction.js'
+import { tokenFor } from './helper.js'
+
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+const ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE'
+const scrub = createLogScrubber([SECRET, ACCESS_KEY, undefined, 'x'])
+const SIGNATURE = 'a'.repeat(40) + '0123456789abcdef01234567'
+const POLICY = Buffer.from(JSON.stringify({ expiration: '2030-01-01T00:00:00Z', conditions: [{ bucket: 'b' }] })).toString('base64')
+const jwt = tokenFor('alice')
+const url = `http://s3.local/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${ACCESS_KEY}%2F20300101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20300101T000000Z&X-Amz-Expires=300&X-Amz-Signature=${SIGNATURE}&X-Amz-SignedHeaders=host`
+
+const lines: Record<string, unknown> = {
+  'a presigned URL': { msg: 'redirect', location: url },
+  'grant fields': { fields: { Policy: POLICY, 'X-Amz-Signature': SIGNATURE, 'X-Amz-Credential': `${ACCESS_KEY}/20300101/us-east-1/s3/aws4_request`, key: 'uploads/x' } },
+  'a grant logged as a JSON string': { payload: JSON.stringify({ fields: { Policy: POLICY, 'X-Amz-Signature': SIGNATURE } }) },
+  'an authorization header': { headers: { authorization: `Bearer ${jwt}` } },
+  'a token in a query string': { url: `/files?token=${jwt}` },
+  'a token in a message': { msg: `got ${jwt} from the client` },
+  'an unsigned token': { msg: `token ${jwt.split('.').slice(0, 2).join('.')}.` },
+  'a SigV4 Authorization header': { headers: { authorization: `AWS4-HMAC-SHA256 Credential=${ACCESS_KEY}/20300101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${SIGNATURE}` } },
+  'an S3 signature error': { err: { name: 'SignatureDoesNotMatch', AWSAccessKeyId: ACCESS_KEY, SignatureProvided: SIGNATURE, StringToSign: `AWS4-HMAC-SHA256\n20300101T000000Z\n${SIGNATURE}`, CanonicalRequest: `GET\n/\nX-Amz-Credential=${ACCESS_KEY}\nhost:x` } },
+  'the secret key itself': { msg: `config ${SECRET}`, nested: { secretAccessKey: SECRET } },
+  'the secret key URL-encoded': { url: `/x?k=${encodeURIComponent(SECRET)}` },
+}
+
+for (const [name, object] of Object.entries(lines)) {
+  t.test(name, (t) => {
+    const out = scrub(`${JSON.stringify(object)}\n`)
+    t.doesNotThrow(() => JSON.parse(out), 'still valid JSON')
+    for (const secret of [SECRET, encodeURIComponent(SECRET), ACCESS_KEY, SIGNATURE, POLICY, jwt, jwt.split('.')[1] ?? '']) {
+      t.notOk(out.includes(secret), `no ${secret.slice(0, 12)}… in ${out}`)
+    }
+    t.match(out, /\[redacted\]/)
+    t.end()
+  })
+}
+
+t.test('ordinary lines are left alone', (t) => {
+  const line = `${JSON.stringify({ level: 30, reqId: 'req-1', method: 'GET', url: '/files/download/0190a0a0-0000-7000-8000-000000000000?disposition=inline', statusCode: 200, ms: 3.2, msg: 'request', key: 'uploads/2024/06/25/0190a0a0-0000-7000-8000-000000000000.pdf', etag: 'd41d8cd98f00b204e9800998ecf8427e' })}\n`
+  t.equal(scrub(line), line)
+  const headers = `${JSON.stringify({ responseHeaders: { 'content-security-policy': "default-src 'self'", 'referrer-policy': 'no-referrer', 'cross-origin-opener-policy': 'same-origin' } })}\n`
+  t.equal(scrub(headers), headers, 'header names ending in -policy are not policies')
+  t.end()
+})

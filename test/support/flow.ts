@@ -1,0 +1,34 @@
+// The upload flow in a few calls, for tests about what happens around it: grant, the real POST to S3, confirm, and bucket checks.
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { FastifyInstance } from 'fastify'
+import { ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
+import { bearer, listKeys, postToS3 } from '../helper.js'
+
+export interface Grant { readonly url: string, readonly key: string, readonly fields: Record<string, string>, readonly file_id: string }
+
+/** Asks the app for a grant and uploads `body` to S3 with it; throws unless both succeed. */
+export async function uploadFile (app: FastifyInstance, owner: string, body: string, filename = 'note.txt'): Promise<Grant> {
+  const res = await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer(owner), payload: { filename } })
+  if (res.statusCode !== 200) throw new Error(`upload-url answered ${res.statusCode}: ${res.body}`)
+  const grant = res.json<Grant>()
+  const posted = await postToS3(grant, body)
+  if (posted.status !== 204) throw new Error(`S3 refused the upload: ${posted.status} ${await posted.text()}`)
+  return grant
+}
+
+export async function confirm (app: FastifyInstance, owner: string, key: string): Promise<{ statusCode: number, body: Record<string, unknown> }> {
+  const res = await app.inject({ method: 'POST', url: `/files/confirm/${key}`, headers: bearer(owner) })
+  return { statusCode: res.statusCode, body: res.json<Record<string, unknown>>() }
+}
+
+/** What the bucket holds for one file: its object, its record and its owner index entry. */
+export interface FileTraces { readonly object: boolean, readonly record: boolean, readonly indexEntry: boolean }
+
+export async function fileTraces (s3: S3Client, bucket: string, owner: string, grant: Grant): Promise<FileTraces> {
+  const keys = new Set(await listKeys(s3, bucket))
+  return {
+    object: keys.has(grant.key),
+    record: keys.has(recordKeyFor(grant.file_id)),
+    indexEntry: keys.has(ownerIndexKeyFor(owner, grant.file_id)),
+  }
+}

@@ -1,0 +1,74 @@
+// A private Ceph RGW for tests that kill or restart the gateway, so the shared test S3 is never disturbed.
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { Test } from 'tap'
+import type { TestS3 } from '../helper.js'
+
+const run = promisify(execFile)
+const script = fileURLToPath(new URL('../s3/rgw.sh', import.meta.url))
+
+export interface OwnRgw extends TestS3 {
+  /** SIGKILLs the radosgw process; the monitor and the in-memory OSD (the data) keep running. */
+  killGateway (): Promise<void>
+  /** Starts the gateway again (after a kill, or stopping it first) and waits until it answers. */
+  restartGateway (): Promise<void>
+}
+
+/** An unused port outside Ceph's 6800-7300 range (the kernel's ephemeral ports are well above it). */
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('no free port')
+  return address.port
+}
+
+/** Starts a one-node cluster of its own (about 10 s) and stops it, with its directory, when the test ends. */
+export async function startOwnRgw (t: Test): Promise<OwnRgw> {
+  const dir = await mkdtemp(join(tmpdir(), 'filegate-rgw-'))
+  const env = { ...process.env, RGW_DIR: dir, RGW_PORT: String(await freePort()), RGW_MON_PORT: String(await freePort()) }
+  const rgw = async (command: string) => await run('bash', [script, command], { env, timeout: 120_000 })
+  t.teardown(async () => {
+    await rgw('stop').catch(() => undefined)
+    await rm(dir, { recursive: true, force: true })
+  })
+  const { stdout } = await rgw('start')
+  const printed = new Map(stdout.split('\n').flatMap((line) => {
+    const match = /^(TEST_S3_[A-Z_]+)=(.*)$/.exec(line.trim())
+    return match?.[1] === undefined || match[2] === undefined ? [] : [[match[1], match[2]] as const]
+  }))
+  const value = (name: string) => {
+    const v = printed.get(name)
+    if (v === undefined) throw new Error(`rgw.sh start printed no ${name}`)
+    return v
+  }
+  return {
+    endpoint: value('TEST_S3_ENDPOINT'),
+    accessKeyId: value('TEST_S3_ACCESS_KEY_ID'),
+    secretAccessKey: value('TEST_S3_SECRET_ACCESS_KEY'),
+    region: value('TEST_S3_REGION'),
+    async killGateway () {
+      const pid = Number((await rgw('gateway-pid')).stdout.trim())
+      if (!Number.isInteger(pid) || pid <= 1) throw new Error('rgw.sh gateway-pid printed no pid')
+      process.kill(pid, 'SIGKILL')
+      // Gone once /proc no longer lists it as running.
+      for (let i = 0; i < 50; i++) {
+        try {
+          process.kill(pid, 0)
+        } catch {
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    },
+    async restartGateway () {
+      await rgw('restart-gateway')
+    },
+  }
+}
