@@ -1,16 +1,38 @@
-// Reads a V8 .cpuprofile (node --cpu-prof) and lists where the time went: self time by function, and by package.
+// Reads a V8 .cpuprofile (node --cpu-prof) and says where the time went: by concern (walking up each sample's stack), by package and by function.
 import { readFileSync } from 'node:fs'
 
 interface CallFrame { readonly functionName: string, readonly url: string, readonly lineNumber: number }
-interface ProfileNode { readonly id: number, readonly callFrame: CallFrame }
+interface ProfileNode { readonly id: number, readonly callFrame: CallFrame, readonly children?: readonly number[] }
 interface CpuProfile { readonly nodes: readonly ProfileNode[], readonly startTime: number, readonly samples: readonly number[], readonly timeDeltas: readonly number[] }
 
 export interface ProfileLine { readonly name: string, readonly percent: number }
-export interface ProfileSummary { readonly functions: readonly ProfileLine[], readonly packages: readonly ProfileLine[], readonly totalMs: number }
+export interface ProfileSummary {
+  /** Self time grouped by what the code is for; a sample belongs to the nearest frame on its stack that names a concern. */
+  readonly concerns: readonly ProfileLine[]
+  readonly packages: readonly ProfileLine[]
+  readonly functions: readonly ProfileLine[]
+  readonly totalMs: number
+}
 
 function isProfile (value: unknown): value is CpuProfile {
   return typeof value === 'object' && value !== null && Array.isArray((value as CpuProfile).nodes) && Array.isArray((value as CpuProfile).samples) && Array.isArray((value as CpuProfile).timeDeltas)
 }
+
+const isFilegate = (url: string, file: string) => url.includes(`/src/${file}`) && (url.includes('/filegate-bench/') || !url.includes('node_modules'))
+
+/** The concerns of a request, each recognised by the code that does it; the first that matches a frame wins. */
+const CONCERNS: ReadonlyArray<readonly [string, (f: CallFrame) => boolean]> = [
+  ['JWT verification (fast-jwt, @fastify/jwt, auth hook)', (f) => /node_modules\/(fast-jwt|@fastify\/jwt)\//.test(f.url) || isFilegate(f.url, 'plugins/auth') || isFilegate(f.url, 'plugins/optional-auth')],
+  ['signing (presigner: policy, HMAC, base64)', (f) => isFilegate(f.url, 'storage/presigner')],
+  ['upload service (checks, key, metadata, id)', (f) => isFilegate(f.url, 'uploads/')],
+  ['logging (pino, redaction, scrubbing, write; app hooks)', (f) => /node_modules\/(pino|@pinojs\/redact|sonic-boom|quick-format-unescaped|pino-std-serializers)\//.test(f.url) || isFilegate(f.url, 'log-redaction') || isFilegate(f.url, 'app.')],
+  ['security headers', (f) => isFilegate(f.url, 'plugins/security-headers') || /node_modules\/(helmet|@fastify\/helmet)\//.test(f.url)],
+  ['rate limiting', (f) => /node_modules\/(@fastify\/rate-limit|toad-cache)\//.test(f.url)],
+  ['CORS', (f) => /node_modules\/@fastify\/cors\//.test(f.url)],
+  ['JSON body parsing', (f) => /node_modules\/secure-json-parse\//.test(f.url)],
+  ['response serialization', (f) => /node_modules\/fast-json-stringify\//.test(f.url)],
+]
+const OTHER = 'HTTP, Fastify and the rest'
 
 /** Where a frame's code lives: a package name, `filegate` for our own source, `node` for Node's internals, or V8's own labels. */
 function ownerOf (frame: CallFrame): string {
@@ -28,8 +50,30 @@ export function summarizeProfile (file: string, { top = 25, skipMs = 0 }: { top?
   const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
   if (!isProfile(parsed)) throw new Error(`${file} is not a V8 CPU profile`)
   const byId = new Map(parsed.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const node of parsed.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+  const concernCache = new Map<number, string>()
+  const concernOf = (id: number): string => {
+    const cached = concernCache.get(id)
+    if (cached !== undefined) return cached
+    const node = byId.get(id)
+    const name = node?.callFrame.functionName ?? ''
+    let concern: string
+    if (node === undefined) concern = OTHER
+    else if (name === '(garbage collector)' || name === '(idle)' || name === '(program)') concern = name
+    else {
+      const own = CONCERNS.find(([, matches]) => matches(node.callFrame))?.[0]
+      const up = parent.get(id)
+      concern = own ?? (up === undefined ? OTHER : concernOf(up))
+    }
+    concernCache.set(id, concern)
+    return concern
+  }
+
   const fn = new Map<string, number>()
   const pkg = new Map<string, number>()
+  const concerns = new Map<string, number>()
+  const add = (m: Map<string, number>, k: string, dt: number) => m.set(k, (m.get(k) ?? 0) + dt)
   let total = 0
   let elapsed = 0
   parsed.samples.forEach((id, i) => {
@@ -39,18 +83,19 @@ export function summarizeProfile (file: string, { top = 25, skipMs = 0 }: { top?
     if (node === undefined || elapsed < skipMs * 1000) return
     const f = node.callFrame
     const where = f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/src\//, 'src/')
-    const name = `${f.functionName || '(anonymous)'} ${where}${where === '' ? '' : `:${f.lineNumber + 1}`}`
-    fn.set(name, (fn.get(name) ?? 0) + dt)
-    pkg.set(ownerOf(f), (pkg.get(ownerOf(f)) ?? 0) + dt)
+    add(fn, `${f.functionName || '(anonymous)'} ${where}${where === '' ? '' : `:${f.lineNumber + 1}`}`, dt)
+    add(pkg, ownerOf(f), dt)
+    add(concerns, concernOf(id), dt)
     total += dt
   })
-  const lines = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, t]) => ({ name, percent: 100 * t / total }))
-  return { functions: lines(fn), packages: lines(pkg), totalMs: total / 1000 }
+  const lines = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, t]) => ({ name, percent: 100 * t / total }))
+  return { concerns: lines(concerns, 20), packages: lines(pkg, top), functions: lines(fn, top), totalMs: total / 1000 }
 }
 
 if (process.argv[1] !== undefined && process.argv[1].endsWith('cpu-profile.ts') && process.argv[2] !== undefined) {
   const summary = summarizeProfile(process.argv[2], { top: Number(process.argv[3] ?? 30), skipMs: Number(process.argv[4] ?? 0) })
-  for (const line of summary.packages) process.stdout.write(`${line.percent.toFixed(1).padStart(5)} %  ${line.name}\n`)
-  process.stdout.write('\n')
-  for (const line of summary.functions) process.stdout.write(`${line.percent.toFixed(1).padStart(5)} %  ${line.name}\n`)
+  for (const section of [summary.concerns, summary.packages, summary.functions]) {
+    for (const line of section) process.stdout.write(`${line.percent.toFixed(1).padStart(5)} %  ${line.name}\n`)
+    process.stdout.write('\n')
+  }
 }

@@ -28,6 +28,14 @@ const JWT_MESSAGES: Readonly<Record<string, string>> = {
   FAST_JWT_MISSING_SIGNATURE: 'The token is not signed',
 }
 
+/** The token of `Authorization: Bearer <token>`, read exactly as @fastify/jwt's lookupToken does, without its per-call option merge. */
+function bearerToken (header: string | undefined): string {
+  if (header === undefined || !/^Bearer\s/i.test(header)) throw new UnauthorizedError(JWT_MESSAGES.FST_JWT_NO_AUTHORIZATION_IN_HEADER ?? '')
+  const token = header.slice(7)
+  if (header[6] !== ' ' || token === '' || token.includes(' ')) throw new UnauthorizedError(JWT_MESSAGES.FST_JWT_BAD_REQUEST ?? '')
+  return token
+}
+
 export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Config['jwt'] }) {
   const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
   await app.register(fastifyJwt, {
@@ -46,10 +54,11 @@ export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Con
   app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
     let payload: unknown
     try {
-      // The plugin's own token lookup and its verifier, built once at registration: one decode and one signature
-      // check per request (request.jwtVerify() decodes twice and merges its options on every call).
-      payload = app.jwt.verify(app.jwt.lookupToken(request))
+      // The plugin's own verifier, built once at registration: one decode and one signature check per request
+      // (request.jwtVerify() decodes twice and merges its options on every call).
+      payload = app.jwt.verify(bearerToken(request.headers.authorization))
     } catch (error) {
+      if (error instanceof UnauthorizedError) throw error
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
       throw new UnauthorizedError(JWT_MESSAGES[code] ?? 'The token is invalid')
     }

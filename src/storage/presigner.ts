@@ -1,5 +1,5 @@
 // The presigner: POST policies and GET URLs byte-identical to the SDK's presigners, signed with a cached SigV4 key.
-import { createHash, createHmac } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
@@ -44,7 +44,8 @@ interface Credentials { readonly accessKeyId: string, readonly secretAccessKey: 
 interface SigningContext {
   readonly credentials: Credentials
   readonly shortDate: string
-  readonly key: Uint8Array
+  /** The SigV4 signing key, as a KeyObject: cheaper to HMAC with than raw bytes. */
+  readonly key: KeyObject
   /** `<access key>/<date>/<region>/<service>/aws4_request` */
   readonly credential: string
   readonly scope: string
@@ -103,6 +104,8 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
   // The date strings of the last second seen; most requests in a second share them.
   let lastSecond = Number.NaN
   let lastAmzDate = ''
+  let lastExpirationSecond = Number.NaN
+  let lastExpiration = ''
 
   function amzDateOf (second: number): string {
     if (second !== lastSecond) {
@@ -110,6 +113,14 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
       lastSecond = second
     }
     return lastAmzDate
+  }
+
+  function expirationOf (second: number): string {
+    if (second !== lastExpirationSecond) {
+      lastExpiration = isoSecond(second)
+      lastExpirationSecond = second
+    }
+    return lastExpiration
   }
 
   /** The endpoints as the SDK's rules resolve them; undefined where the fast path does not apply (the SDK then signs). */
@@ -154,7 +165,7 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
   }
 
   async function signingContext (credentials: Credentials, shortDate: string, region: string, service: string) {
-    const key = await getSigningKey(config.sha256, credentials, shortDate, region, service)
+    const key = createSecretKey(await getSigningKey(config.sha256, credentials, shortDate, region, service))
     const scope = createScope(shortDate, region, service)
     return { credentials, shortDate, key, scope, credential: `${credentials.accessKeyId}/${scope}` }
   }
@@ -209,7 +220,7 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
       out['X-Amz-Credential'] = context.credential
       out['X-Amz-Date'] = date
       if (credentials.sessionToken) out['X-Amz-Security-Token'] = credentials.sessionToken
-      const expiration = isoSecond(Math.floor((nowMs + expiresSeconds * 1000) / 1000))
+      const expiration = expirationOf(Math.floor((nowMs + expiresSeconds * 1000) / 1000))
       const policy = Buffer.from(
         `{"expiration":"${expiration}","conditions":[${conditions},${context.conditionsAfterFields},{"X-Amz-Date":"${date}"}${context.tokenCondition},${JSON.stringify({ key })}]}`,
         'utf8',
