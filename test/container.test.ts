@@ -2,13 +2,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { freePort } from './helper.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const read = (file: string) => readFileSync(join(root, file), 'utf8')
@@ -219,16 +219,6 @@ t.test('.dockerignore keeps local state, tests and secrets out of the build cont
     t.notOk(ignored.some((entry) => entry === source.replace(/\/$/, '') || entry === `**/${source}`), `${source}, which the Dockerfile copies, is in the context`)
   }
 })
-
-/** A port no one listens on right now. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 /** The packages that a module and the relative modules it imports load statically. */
 function staticPackages (entry: string): Set<string> {

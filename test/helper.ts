@@ -1,5 +1,6 @@
 // Test helpers: the real app against the real test S3, one fresh bucket per app, and tokens for any user.
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import {
   CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client,
 } from '@aws-sdk/client-s3'
@@ -122,4 +123,14 @@ export async function postToS3 (grant: { url: string, fields: Record<string, str
   for (const [name, value] of Object.entries(fields)) if (value !== undefined) form.append(name, value)
   form.append('file', new Blob([typeof body === 'string' ? body : new Uint8Array(body)], { type: options.contentType ?? fields['Content-Type'] ?? 'application/octet-stream' }), options.filename ?? 'upload.bin')
   return await fetch(grant.url, { method: 'POST', body: form })
+}
+
+/** An unused loopback port (the kernel's ephemeral range, well above Ceph's 6800-7300). */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  if (address === null || typeof address === 'string') throw new Error('no free port')
+  return address.port
 }

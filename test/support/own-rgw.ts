@@ -1,13 +1,12 @@
 // A private Ceph RGW for tests that kill or restart the gateway, so the shared test S3 is never disturbed.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
-import type { TestS3 } from '../helper.js'
+import { freePort, type TestS3 } from '../helper.js'
 
 const run = promisify(execFile)
 const script = fileURLToPath(new URL('../s3/rgw.sh', import.meta.url))
@@ -17,16 +16,6 @@ export interface OwnRgw extends TestS3 {
   killGateway (): Promise<void>
   /** Starts the gateway again (after a kill, or stopping it first) and waits until it answers. */
   restartGateway (): Promise<void>
-}
-
-/** An unused port outside Ceph's 6800-7300 range (the kernel's ephemeral ports are well above it). */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
 }
 
 /** Starts a one-node cluster of its own (about 10 s) and stops it, with its directory, when the test ends. */

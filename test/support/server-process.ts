@@ -1,10 +1,9 @@
 // The real server (`node --import tsx src/server.ts`) as a child process, for tests of signals, shutdown and memory.
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
-import { createTestBucket, s3ClientFor, TEST_JWT_SECRET, testS3 } from '../helper.js'
+import { createTestBucket, freePort, s3ClientFor, TEST_JWT_SECRET, testS3 } from '../helper.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -18,15 +17,6 @@ export interface ServerProcess {
   rssBytes (): Promise<number>
   readonly exited: Promise<{ readonly code: number | null, readonly signal: NodeJS.Signals | null }>
   kill (signal: NodeJS.Signals): void
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
 }
 
 /** Starts the server on a fresh bucket of the test S3 (or `env.S3_ENDPOINT`) and waits until /health answers. */
