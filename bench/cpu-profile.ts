@@ -20,19 +20,27 @@ function isProfile (value: unknown): value is CpuProfile {
 
 const isFilegate = (url: string, file: string) => url.includes(`/src/${file}`) && (url.includes('/filegate-bench/') || !url.includes('node_modules'))
 
+const OTHER = 'HTTP, Fastify and the rest'
+/**
+ * Fastify runs each hook and handler, and a hook that calls done() runs everything after it on its own stack:
+ * the walk up a stack stops at Fastify's frames, so that work is Fastify's, not the hook's.
+ */
+const isFramework = (f: CallFrame) => /node_modules\/(fastify|find-my-way|avvio|light-my-request)\//.test(f.url)
+const S3_CALLS = 'S3 calls (AWS SDK)'
+const SIGNING = 'signing (presigner: policy, HMAC, base64)'
 /** The concerns of a request, each recognised by the code that does it; the first that matches a frame wins. */
 const CONCERNS: ReadonlyArray<readonly [string, (f: CallFrame) => boolean]> = [
   ['JWT verification (fast-jwt, @fastify/jwt, auth hook)', (f) => /node_modules\/(fast-jwt|@fastify\/jwt)\//.test(f.url) || isFilegate(f.url, 'plugins/auth') || isFilegate(f.url, 'plugins/optional-auth')],
-  ['signing (presigner: policy, HMAC, base64)', (f) => isFilegate(f.url, 'storage/presigner')],
+  [SIGNING, (f) => isFilegate(f.url, 'storage/presigner')],
   ['upload service (checks, key, metadata, id)', (f) => isFilegate(f.url, 'uploads/')],
-  ['logging (pino, redaction, scrubbing, write; app hooks)', (f) => /node_modules\/(pino|@pinojs\/redact|sonic-boom|quick-format-unescaped|pino-std-serializers)\//.test(f.url) || isFilegate(f.url, 'log-redaction') || isFilegate(f.url, 'app.')],
+  ['logging (pino, redaction, scrubbing, write)', (f) => /node_modules\/(pino|@pinojs\/redact|sonic-boom|quick-format-unescaped|pino-std-serializers)\//.test(f.url) || isFilegate(f.url, 'log-redaction')],
   ['security headers', (f) => isFilegate(f.url, 'plugins/security-headers') || /node_modules\/(helmet|@fastify\/helmet)\//.test(f.url)],
   ['rate limiting', (f) => /node_modules\/(@fastify\/rate-limit|toad-cache)\//.test(f.url)],
   ['CORS', (f) => /node_modules\/@fastify\/cors\//.test(f.url)],
   ['JSON body parsing', (f) => /node_modules\/secure-json-parse\//.test(f.url)],
   ['response serialization', (f) => /node_modules\/fast-json-stringify\//.test(f.url)],
+  [S3_CALLS, (f) => /node_modules\/(@aws-sdk|@smithy)\//.test(f.url)],
 ]
-const OTHER = 'HTTP, Fastify and the rest'
 
 /** Where a frame's code lives: a package name, `filegate` for our own source, `node` for Node's internals, or V8's own labels. */
 function ownerOf (frame: CallFrame): string {
@@ -64,7 +72,9 @@ export function summarizeProfile (file: string, { top = 25, skipMs = 0 }: { top?
     else {
       const own = CONCERNS.find(([, matches]) => matches(node.callFrame))?.[0]
       const up = parent.get(id)
-      concern = own ?? (up === undefined ? OTHER : concernOf(up))
+      const above = up === undefined || isFramework(node.callFrame) ? OTHER : concernOf(up)
+      // SDK helpers the presigner calls (URI escaping, key derivation) are signing, not S3 calls.
+      concern = own === undefined || (own === S3_CALLS && above === SIGNING) ? above : own
     }
     concernCache.set(id, concern)
     return concern

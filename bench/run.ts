@@ -221,7 +221,7 @@ async function run (): Promise<void> {
     memory.push(rssBytes(filegate.pid))
   }
 
-  let profile: ProfileSummary | undefined
+  let profile: Profiled | undefined
   if (flags.profile) profile = await profileUploadUrl(s3)
 
   const loadAfter = loadavg()
@@ -248,12 +248,14 @@ function measureSigningInChild (): SigningRates {
 }
 
 /** A separate filegate under --cpu-prof, driven on upload-url, then summarised (where the time goes). */
-async function profileUploadUrl (store: BenchS3): Promise<ProfileSummary> {
+interface Profiled extends ProfileSummary { readonly requests: number }
+
+async function profileUploadUrl (store: BenchS3): Promise<Profiled> {
   progress('profiling POST /files/upload-url')
   const dir = mkdtempSync(join(tmpdir(), 'filegate-bench-prof-'))
   try {
     const server = await startFilegate(store, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
-    await driveRoutes({
+    const load = await driveRoutes({
       url: server.base, connections: CONNECTIONS, seconds: SECONDS,
       shapes: [{ method: 'POST', body: UPLOAD_BODY, request: (i) => ({ path: '/files/upload-url', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(i)}` } }) }],
     })
@@ -261,16 +263,22 @@ async function profileUploadUrl (store: BenchS3): Promise<ProfileSummary> {
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
     if (file === undefined) throw new Error('the profiled server wrote no .cpuprofile')
     // Start-up is left out: the profile starts with the process, the load once it was ready.
-    return summarizeProfile(join(dir, file), { top: 20, skipMs: server.readyMs })
+    return { ...summarizeProfile(join(dir, file), { top: 20, skipMs: server.readyMs }), requests: load.completed + load.errors }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-function printProfile (profile: ProfileSummary): void {
-  process.stdout.write(`\nCPU profile of POST /files/upload-url under load (${Math.round(profile.totalMs)} ms sampled), self time:\n`)
-  const rows = (lines: ProfileSummary['functions']) => lines.map((l) => [`${l.percent.toFixed(1)} %`, l.name])
-  process.stdout.write(`${renderTable(['share', 'by package'], rows(profile.packages.slice(0, 12)))}\n\n${renderTable(['share', 'by function'], rows(profile.functions))}\n`)
+function printProfile (profile: Profiled): void {
+  process.stdout.write(`\nCPU profile of POST /files/upload-url under load: ${Math.round(profile.totalMs)} ms sampled over ${profile.requests} requests; self time,\n` +
+    'by concern (each sample goes to the nearest frame on its stack that does one), by package and by function:\n')
+  const usPerRequest = (percent: number) => `${(percent / 100 * profile.totalMs * 1000 / profile.requests).toFixed(1)} µs`
+  const rows = (lines: ProfileSummary['functions']) => lines.map((l) => [`${l.percent.toFixed(1)} %`, usPerRequest(l.percent), l.name])
+  process.stdout.write([
+    renderTable(['share', 'per request', 'concern'], rows(profile.concerns)),
+    renderTable(['share', 'per request', 'package'], rows(profile.packages.slice(0, 12))),
+    renderTable(['share', 'per request', 'function'], rows(profile.functions)),
+  ].join('\n\n') + '\n')
 }
 
 function buildReport ({ names, results, signingRates, readyMs, memory, loadAfter }: {

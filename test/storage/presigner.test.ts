@@ -124,6 +124,15 @@ t.test('the clients filegate builds, with S3_PUBLIC_ENDPOINT, are signed identic
   }
 })
 
+t.test('a key ending in ${filename} (a starts-with condition) is left to the SDK, with the same result', async (t) => {
+  freezeClock(t, Date.UTC(2026, 10, 25, 8, 0, 0, 0))
+  const client = clientFor(t, { endpoint: 'http://127.0.0.1:7480', forcePathStyle: true, credentials: STATIC })
+  const input: PostInput = { key: 'uploads/${filename}', fields: { 'Content-Type': 'text/plain' }, contentLength: [1, 10], expiresSeconds: 60 }
+  const grant = await createPresigner(client, 'filegate').presignPost(input)
+  t.equal(JSON.stringify(grant), JSON.stringify(await sdkPost(client, 'filegate', input)))
+  t.match(Buffer.from(grant.fields.Policy ?? '', 'base64').toString(), /\["starts-with","\$key","uploads\/"\]/)
+})
+
 t.test('a new signing key at midnight UTC, and only then', async (t) => {
   const clock = freezeClock(t, Date.UTC(2026, 11, 31, 23, 59, 59, 999))
   const client = clientFor(t, { endpoint: 'http://127.0.0.1:7480', forcePathStyle: true, credentials: STATIC })
@@ -173,6 +182,16 @@ t.test('rotated credentials and session tokens are picked up from the client\'s 
   t.equal(tokenless, await sdkGet(client, 'filegate', get), 'credentials that lose their session token are signed without one')
   t.notMatch(tokenless, /X-Amz-Security-Token/)
   t.ok(calls >= 4, `the provider was asked again on each signature (${calls} calls)`)
+})
+
+t.test('no credentials is STORAGE_UNAVAILABLE, not a bare error', async (t) => {
+  const client = clientFor(t, { endpoint: 'http://127.0.0.1:7480', forcePathStyle: true, credentials: async () => { throw new Error('no credentials anywhere') } })
+  const presigner = createPresigner(client, 'filegate')
+  const [post] = postInputs()
+  const [get] = getInputs()
+  if (post === undefined || get === undefined) throw new Error('no inputs')
+  await t.rejects(presigner.presignPost(post), { code: 'STORAGE_UNAVAILABLE', statusCode: 503 })
+  await t.rejects(presigner.presignGet(get), { code: 'STORAGE_UNAVAILABLE', statusCode: 503 })
 })
 
 t.test('the real test S3 accepts the fast path\'s grants and URLs', async (t) => {
