@@ -172,7 +172,7 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
     },
     async replace (key, body, { contentType, ifMatch }) {
       try {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfMatch: ifMatch }), options())
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: contentType, IfMatch: ifMatch }), options())
         return 'replaced'
       } catch (error) {
         // AWS answers 404 when the object is gone, 412 when it changed, 409 when another conditional write is in flight.
@@ -185,7 +185,7 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
       for (let attempt = 1; ; attempt++) {
         try {
           await client.send(new PutObjectCommand({
-            Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(createOnly && { IfNoneMatch: '*' }),
+            Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: contentType, ...(createOnly && { IfNoneMatch: '*' }),
           }), options())
           return 'created'
         } catch (error) {
