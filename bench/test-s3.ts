@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseRgwOutput } from '../test/s3/rgw-output.js'
 
 export interface BenchS3 {
   readonly endpoint: string
@@ -39,22 +40,10 @@ export function startBenchS3 (env: NodeJS.ProcessEnv = process.env): BenchS3 {
     stop()
     throw new Error(`could not start a Ceph RGW for the benchmark (set TEST_S3_ENDPOINT to use another store):\n${started.stderr}`)
   }
-  const vars = new Map<string, string>()
-  for (const line of started.stdout.split('\n')) {
-    const match = /^(TEST_S3_[A-Z_]+)=(.*)$/.exec(line.trim())
-    if (match?.[1] !== undefined && match[2] !== undefined) vars.set(match[1], match[2])
-  }
-  const get = (name: string) => {
-    const value = vars.get(name)
-    if (value === undefined) throw new Error(`rgw.sh printed no ${name}`)
-    return value
-  }
+  const store = parseRgwOutput(started.stdout)
   return {
-    endpoint: get('TEST_S3_ENDPOINT'),
-    accessKeyId: get('TEST_S3_ACCESS_KEY_ID'),
-    secretAccessKey: get('TEST_S3_SECRET_ACCESS_KEY'),
-    region: get('TEST_S3_REGION'),
-    source: `own Ceph RGW on ${get('TEST_S3_ENDPOINT')} (${rgwEnv.RGW_DIR})`,
+    ...store,
+    source: `own Ceph RGW on ${store.endpoint} (${rgwEnv.RGW_DIR})`,
     stop,
   }
 }

@@ -91,25 +91,26 @@ export interface TestApp {
   readonly s3: S3Client
 }
 
-/** The real app on a fresh bucket of the test S3; `env` overrides any setting. */
-export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
-  const store = testS3()
-  const s3 = s3ClientFor(store)
-  t.teardown(() => s3.destroy())
-  const bucket = await createTestBucket(t, s3, env.S3_BUCKET)
-  const config = loadConfig({
+/** The settings that point filegate at a test store, with the test JWT secret. */
+export function testS3Env (store: TestS3): Record<string, string> {
+  return {
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
     S3_ENDPOINT: store.endpoint,
     S3_REGION: store.region,
     S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: store.accessKeyId,
     AWS_SECRET_ACCESS_KEY: store.secretAccessKey,
     JWT_SECRET: TEST_JWT_SECRET,
-    MAX_FILE_SIZE: '1MiB',
-    ...env,
-    S3_BUCKET: bucket,
-  })
+  }
+}
+
+/** The real app on a fresh bucket of the test S3; `env` overrides any setting. */
+export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+  const store = testS3()
+  const s3 = s3ClientFor(store)
+  t.teardown(() => s3.destroy())
+  const bucket = await createTestBucket(t, s3, env.S3_BUCKET)
+  const config = loadConfig({ ...testS3Env(store), LOG_LEVEL: 'silent', MAX_FILE_SIZE: '1MiB', ...env, S3_BUCKET: bucket })
   const app = await buildApp(config)
   t.teardown(() => app.close())
   await app.ready()

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { rgwVariables } from './s3/rgw-output.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const rgwScript = fileURLToPath(new URL('s3/rgw.sh', import.meta.url))
@@ -20,10 +21,7 @@ if (startedRgw) {
     stopRgw()
     process.exit(1)
   }
-  for (const line of started.stdout.split('\n')) {
-    const match = /^(TEST_S3_[A-Z_]+)=(.*)$/.exec(line.trim())
-    if (match?.[1] !== undefined) env[match[1]] = match[2]
-  }
+  for (const [name, value] of rgwVariables(started.stdout)) env[name] = value
   env.TEST_S3_RGW = '1'
 }
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { freePort, type TestS3 } from '../helper.js'
+import { parseRgwOutput } from '../s3/rgw-output.js'
 
 const run = promisify(execFile)
 const script = fileURLToPath(new URL('../s3/rgw.sh', import.meta.url))
@@ -28,20 +29,8 @@ export async function startOwnRgw (t: Test): Promise<OwnRgw> {
     await rm(dir, { recursive: true, force: true })
   })
   const { stdout } = await rgw('start')
-  const printed = new Map(stdout.split('\n').flatMap((line) => {
-    const match = /^(TEST_S3_[A-Z_]+)=(.*)$/.exec(line.trim())
-    return match?.[1] === undefined || match[2] === undefined ? [] : [[match[1], match[2]] as const]
-  }))
-  const value = (name: string) => {
-    const v = printed.get(name)
-    if (v === undefined) throw new Error(`rgw.sh start printed no ${name}`)
-    return v
-  }
   return {
-    endpoint: value('TEST_S3_ENDPOINT'),
-    accessKeyId: value('TEST_S3_ACCESS_KEY_ID'),
-    secretAccessKey: value('TEST_S3_SECRET_ACCESS_KEY'),
-    region: value('TEST_S3_REGION'),
+    ...parseRgwOutput(stdout),
     async killGateway () {
       const pid = Number((await rgw('gateway-pid')).stdout.trim())
       if (!Number.isInteger(pid) || pid <= 1) throw new Error('rgw.sh gateway-pid printed no pid')

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
-import { createTestBucket, freePort, s3ClientFor, TEST_JWT_SECRET, testS3 } from '../helper.js'
+import { createTestBucket, freePort, s3ClientFor, testS3, testS3Env } from '../helper.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -32,16 +32,10 @@ export async function startServer (t: Test, env: Record<string, string> = {}): P
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NODE_ENV: 'test',
+      ...testS3Env(store),
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
-      S3_ENDPOINT: store.endpoint,
-      S3_REGION: store.region,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: store.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: store.secretAccessKey,
-      JWT_SECRET: TEST_JWT_SECRET,
       RATE_LIMIT_ENABLED: 'false',
       ...env,
       S3_BUCKET: bucket,
