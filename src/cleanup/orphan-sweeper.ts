@@ -39,6 +39,8 @@ export interface SweepSummary {
   readonly deleted: number
   /** Confirmed, younger than the orphan age, or not a filegate key. */
   readonly kept: number
+  /** Tombstones of deleted files older than the orphan age, removed (or, in a dry run, that would be). */
+  readonly tombstones_removed: number
   readonly errors: number
   readonly failures: ReadonlyArray<{ readonly key: string, readonly message: string }>
   /** True when the sweep was stopped before it finished. */
@@ -111,10 +113,11 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       await objects.delete(key)
       if (owner !== undefined) await records.removeFromOwnerIndex(owner, parsed.id)
       // Confirm refuses uploads past ORPHAN_TTL, so only a sweep with a shorter --older-than can race one; if it did,
-      // the record now points at nothing: remove it too, and report it.
-      if (await records.exists(parsed.id)) {
-        await records.delete(parsed.id)
-        throw new Error('a confirm raced with the sweep; its record was removed with the upload')
+      // the record now points at nothing: bury it too (as a DELETE would), and report it.
+      const raced = await records.get(parsed.id)
+      if (raced !== undefined) {
+        await records.bury(raced)
+        throw new Error('a confirm raced with the sweep; its record was buried with the upload')
       }
       deleted++
     } catch (error) {
@@ -136,6 +139,26 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     } while (token !== undefined)
   }
 
+  // A tombstone only has to outlive the confirms that were in flight when its file was deleted: the orphan age is ample.
+  let tombstones = 0
+  let burialToken: string | undefined
+  do {
+    if (signal?.aborted === true || aborted) {
+      aborted = true
+      break
+    }
+    const page = await records.listBurials(cutoff, { limit: pageSize, token: burialToken })
+    await eachLimited(page.burials, concurrency, async (burial) => {
+      try {
+        if (!dryRun) await records.removeTombstone(burial)
+        tombstones++
+      } catch (error) {
+        failures.push({ key: burial.noteKey, message: error instanceof Error ? error.message : String(error) })
+      }
+    })
+    burialToken = page.nextToken
+  } while (burialToken !== undefined)
+
   const first = prefixes[0]
   const last = prefixes.at(-1)
   return {
@@ -147,6 +170,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     scanned,
     deleted,
     kept,
+    tombstones_removed: tombstones,
     errors: failures.length,
     failures: failures.slice(0, MAX_FAILURES_SHOWN),
     aborted,

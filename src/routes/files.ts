@@ -106,7 +106,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/files/:id', {
     schema: {
       summary: 'Delete a file',
-      description: 'Deletes the object, its index entry and its record, in that order; repeating a DELETE that failed half-way finishes it.',
+      description: 'Deletes the object and its index entry, then replaces its record with a tombstone (so no confirm in flight can record it again; cleanup removes it later). Repeating a DELETE that failed half-way finishes it.',
       tags: ['files'],
       security,
       params: IdParamsSchema,

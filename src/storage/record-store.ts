@@ -1,4 +1,5 @@
 // The record store: the only code that knows file records are JSON objects in the bucket, with an owner index beside them.
+import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { StorageUnavailableError } from '../errors.js'
 import { FileRecordSchema, type FileRecord } from '../schemas/file-record.js'
@@ -9,6 +10,10 @@ import type { ObjectStore } from './s3.js'
 export const INTERNAL_PREFIX = '_filegate/'
 const RECORDS_PREFIX = `${INTERNAL_PREFIX}records/`
 const OWNERS_PREFIX = `${INTERNAL_PREFIX}owners/`
+/** Notes of buried records, by time of burial, so that cleanup finds tombstones old enough to remove. */
+const BURIALS_PREFIX = `${INTERNAL_PREFIX}burials/`
+/** The content type a tombstone is stored with: a HEAD tells it from a record without reading it. */
+const TOMBSTONE_TYPE = 'application/vnd.filegate.tombstone+json'
 /** The largest UUID v7 timestamp; index keys sort by its difference so that S3's ascending listing is newest first. */
 const MAX_ID_TIME = 2 ** 48 - 1
 
@@ -24,29 +29,63 @@ export function ownerIndexKeyFor (owner: string, id: string): string {
   return `${ownerIndexPrefix(owner)}${String(MAX_ID_TIME - fileIdTime(id)).padStart(15, '0')}-${id}`
 }
 
+function burialKeyFor (id: string, at: number): string {
+  return `${BURIALS_PREFIX}${String(at).padStart(15, '0')}-${id}`
+}
+
 const checkRecord = Compile(FileRecordSchema)
+/** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
+const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String() }))
 
 export class CorruptRecordError extends Error {
   override name = 'CorruptRecordError'
 }
 
-/** A record existed when `create` wrote and was gone when it read: deleted in between (a DELETE racing a confirm). */
+/** A record existed when `create` wrote and was gone when it read: its tombstone was removed in between. */
 export class RecordVanishedError extends Error {
   override name = 'RecordVanishedError'
 }
 
+/** `create` met a tombstone: the file was deleted, and a confirm of its upload must not bring it back. */
+export class RecordBuriedError extends Error {
+  override name = 'RecordBuriedError'
+}
+
+/** What `read` finds where a deleted file's record was. */
+class Tombstone {
+  constructor (readonly owner: string) {}
+}
+
+/** A tombstone due for removal: the file id and the note that found it. */
+export interface Burial { readonly id: string, readonly noteKey: string }
+export interface BurialPage { readonly burials: readonly Burial[], readonly nextToken: string | undefined }
+
 export interface OwnerPage { readonly ids: readonly string[], readonly nextToken: string | undefined }
 
 export interface RecordStore {
+  /** The record; undefined when there is none or the file was deleted (a tombstone). */
   get (id: string): Promise<FileRecord | undefined>
-  /** Whether a record exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
+  /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
+  prepareWrites (): void
+  /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
   exists (id: string): Promise<boolean>
   /**
-   * Writes the record once: if one already exists, it is returned unchanged with `created: false`.
-   * Throws RecordVanishedError if the existing one is deleted before it can be read.
+   * Writes the record once: if one already exists, it is returned unchanged with `created: false`. Throws
+   * RecordBuriedError if the file was deleted, and RecordVanishedError if the existing one is gone before it can be read.
    */
   create (record: FileRecord): Promise<{ readonly created: boolean, readonly record: FileRecord }>
-  delete (id: string): Promise<void>
+  /**
+   * Replaces the record with a tombstone, so that no confirm still in flight can write it again; a note of the burial
+   * is written first, so cleanup (`removeTombstone`) always finds it once it is old enough.
+   */
+  bury (record: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void>
+  /** Burials before `before` (ms since the epoch), oldest first. */
+  listBurials (before: number, page: { limit: number, token: string | undefined }): Promise<BurialPage>
+  /**
+   * Removes a burial's tombstone (never a record, should one be there), then its note, and with them the owner index
+   * entry a confirm that lost its race with the DELETE may have written after the DELETE removed the first one.
+   */
+  removeTombstone (burial: Burial): Promise<void>
   addToOwnerIndex (owner: string, id: string): Promise<void>
   removeFromOwnerIndex (owner: string, id: string): Promise<void>
   listOwnerIds (owner: string, page: { limit: number, token: string | undefined }): Promise<OwnerPage>
@@ -67,7 +106,7 @@ const NO_SUCH_ETAG = '00000000000000000000000000000000'
 /** Attempts of one update racing other updates of the same record before giving up. */
 const UPDATE_ATTEMPTS = 8
 
-export function createRecordStore (objects: ObjectStore): RecordStore {
+export function createRecordStore (objects: ObjectStore, now: () => number = Date.now): RecordStore {
   let conditionalWrites: Promise<boolean> | undefined
 
   /** Some stores (s3rver) ignore If-None-Match; find out once, by writing a probe twice. */
@@ -105,20 +144,27 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     return ifMatchForm
   }
 
-  async function get (id: string): Promise<FileRecord | undefined> {
+  /** The record, a tombstone's owner, or undefined for nothing. */
+  async function read (id: string): Promise<FileRecord | Tombstone | undefined> {
     const text = await objects.getText(recordKeyFor(id))
     return text === undefined ? undefined : parse(id, text)
   }
 
-  function parse (id: string, text: string): FileRecord {
+  async function get (id: string): Promise<FileRecord | undefined> {
+    const found = await read(id)
+    return found instanceof Tombstone ? undefined : found
+  }
+
+  function parse (id: string, text: string): FileRecord | Tombstone {
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
     } catch {
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
-    if (!checkRecord.Check(parsed)) throw new CorruptRecordError(`record ${id} does not match the record schema`)
-    return parsed
+    if (checkRecord.Check(parsed)) return parsed
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by)
+    throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
   async function update (id: string, change: (current: FileRecord) => FileRecord | undefined): Promise<FileRecord | undefined> {
@@ -127,6 +173,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       const read = await objects.getTextAndEtag(key)
       if (read === undefined) return undefined
       const current = parse(id, read.text)
+      if (current instanceof Tombstone) return undefined
       const next = change(current)
       if (next === undefined) return undefined
       const body = JSON.stringify(next)
@@ -134,10 +181,10 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       const form = await conditionalReplaceForm()
       if (form === 'unsupported') {
         await objects.put(key, body, { contentType: 'application/json' })
-        // A DELETE deletes the object first and the record last: if the object is gone, this write may have
-        // brought back a record the DELETE had already removed, so take it away again.
+        // A DELETE deletes the object first and buries the record last: if the object is gone, this write may have
+        // overwritten the tombstone of a DELETE that ran since the read, so put the tombstone back.
         if (await objects.head(next.key) !== undefined) return next
-        await objects.delete(key)
+        await bury(next)
         return undefined
       }
       const outcome = await objects.replace(key, body, { contentType: 'application/json', ifMatch: form === 'quoted' ? `"${read.etag}"` : read.etag })
@@ -147,30 +194,64 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
+  async function bury ({ id, uploaded_by: owner }: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void> {
+    const at = now()
+    await objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' })
+    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString() }), { contentType: TOMBSTONE_TYPE })
+  }
+
+  /** What an existing record (or tombstone) answers to a create. */
+  async function existing (id: string): Promise<{ readonly created: false, readonly record: FileRecord }> {
+    const found = await read(id)
+    if (found instanceof Tombstone) throw new RecordBuriedError(`file ${id} was deleted`)
+    if (found === undefined) throw new RecordVanishedError(`record ${id} was removed between its create and its read`)
+    return { created: false, record: found }
+  }
+
   return {
     get,
+    prepareWrites () {
+      // A failed probe is forgotten, and run again by the write that needs it.
+      supportsConditionalWrites().catch(() => undefined)
+    },
     async exists (id) {
-      return await objects.head(recordKeyFor(id)) !== undefined
+      const head = await objects.head(recordKeyFor(id))
+      return head !== undefined && head.contentType !== TOMBSTONE_TYPE
     },
     async create (record) {
       const body = JSON.stringify(record)
       if (!(await supportsConditionalWrites())) {
         // Read-then-write: racy, which is acceptable only on stores that cannot do better.
-        const existing = await get(record.id)
-        if (existing === undefined) {
-          await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json' })
-          return { created: true, record }
-        }
-        return { created: false, record: existing }
+        if (await read(record.id) !== undefined) return await existing(record.id)
+        await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json' })
+        return { created: true, record }
       }
       const outcome = await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json', createOnly: true })
       if (outcome === 'created') return { created: true, record }
-      const existing = await get(record.id)
-      if (existing === undefined) throw new RecordVanishedError(`record ${record.id} was deleted between its create and its read`)
-      return { created: false, record: existing }
+      return await existing(record.id)
     },
-    async delete (id) {
-      await objects.delete(recordKeyFor(id))
+    bury,
+    async listBurials (before, { limit, token }) {
+      const page = await objects.list(BURIALS_PREFIX, { maxKeys: limit, continuationToken: token })
+      const burials: Burial[] = []
+      for (const { key } of page.objects) {
+        // Notes are named `<15-digit ms>-<id>`, so the listing is oldest first: the first one too young ends it.
+        const name = key.slice(BURIALS_PREFIX.length)
+        const at = Number(name.slice(0, 15))
+        const id = name.slice(16)
+        if (!(at < before)) return { burials, nextToken: undefined }
+        if (isFileId(id)) burials.push({ id, noteKey: key })
+      }
+      return { burials, nextToken: page.nextToken }
+    },
+    async removeTombstone ({ id, noteKey }) {
+      // Nothing writes over a tombstone but a later burial (create-only writes fail on it), so a read then DELETE is safe.
+      const found = await read(id)
+      if (found instanceof Tombstone) {
+        await objects.delete(ownerIndexKeyFor(found.owner, id))
+        await objects.delete(recordKeyFor(id))
+      }
+      await objects.delete(noteKey)
     },
     async addToOwnerIndex (owner, id) {
       await objects.put(ownerIndexKeyFor(owner, id), '', { contentType: 'application/octet-stream' })

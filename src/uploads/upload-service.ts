@@ -6,7 +6,7 @@ import {
 } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
-import { RecordVanishedError, type RecordStore } from '../storage/record-store.js'
+import { RecordBuriedError, RecordVanishedError, type RecordStore } from '../storage/record-store.js'
 import type { ObjectHead, ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
 import { verifyContentType, SNIFF_BYTES } from './content-sniffing.js'
@@ -121,6 +121,30 @@ export function createUploadService ({ config, clients, objects, records, now = 
     return cap > 0 ? await records.countOwnerFiles(owner, cap, id) : undefined
   }
 
+  /**
+   * Writes the owner index entry and the record at once: one round trip. Both writes are idempotent, so a confirm cut
+   * short between them is completed by the next one; until then an index entry without a record is never listed, and
+   * a record without its index entry answers by id. A DELETE buries the record, so a confirm that checked the upload
+   * before the DELETE removed it cannot write the record again: it takes its index entry back and answers 404.
+   */
+  async function recordUpload (record: FileRecord): Promise<{ readonly created: boolean, readonly record: FileRecord }> {
+    for (let attempt = 1; ; attempt++) {
+      const [indexed, created] = await Promise.allSettled([records.addToOwnerIndex(record.uploaded_by, record.id), records.create(record)])
+      if (created.status === 'fulfilled') {
+        if (indexed.status === 'rejected') throw indexed.reason
+        // A repeated confirm: unless a DELETE has begun (it removes the object first), the file stands as it was.
+        if (created.value.created || await objects.head(record.key) !== undefined) return created.value
+      } else if (created.reason instanceof RecordVanishedError && attempt < 3) {
+        continue
+      } else if (!(created.reason instanceof RecordBuriedError)) {
+        throw created.reason
+      }
+      // Deleted, or being deleted: this confirm's index entry must not outlive the DELETE's.
+      if (indexed.status === 'fulfilled') await records.removeFromOwnerIndex(record.uploaded_by, record.id)
+      throw new UploadNotFoundError()
+    }
+  }
+
   return {
     async createUploadUrl ({ owner, filename, contentType, size, metadata = {} }) {
       const type = (contentType ?? contentTypeForFilename(filename)).toLowerCase()
@@ -158,6 +182,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
       const parsed = parseUploadKey(key, uploads.prefix, layout)
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
       // HEAD (metadata) and the first bytes (content), and with MAX_FILES_PER_OWNER the owner's count, all at once.
+      records.prepareWrites()
       const [inspected, ownerFiles] = await Promise.all([inspectUpload(key), countOwnerFiles(owner, parsed.id)])
       const head = inspected?.head
       if (head === undefined || decodeHeaderValue(head.metadata[OWNER_META] ?? '') !== owner) throw new UploadNotFoundError()
@@ -197,24 +222,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
       if (now() - head.lastModified.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
         throw new UploadNotFoundError()
       }
-      // The index entry first, then the record: both writes are idempotent, so a confirm cut short between them
-      // leaves only an index entry without a record (never listed), which the next confirm completes, or cleanup
-      // removes with the orphaned upload. A record missing from its owner's list cannot happen.
-      await records.addToOwnerIndex(owner, record.id)
-      for (let attempt = 1; ; attempt++) {
-        const outcome = await records.create(record).catch((error: unknown) => {
-          if (error instanceof RecordVanishedError && attempt < 3) return undefined
-          throw error
-        })
-        // A DELETE that ran since the HEAD above (a vanished record says one did) has removed the object, which it
-        // deletes first: undo, so no record is left pointing at nothing. While the object is there, nothing is undone.
-        if (await objects.head(key) === undefined) {
-          await records.delete(record.id)
-          await records.removeFromOwnerIndex(owner, record.id)
-          throw new UploadNotFoundError()
-        }
-        if (outcome !== undefined) return outcome
-      }
+      return await recordUpload(record)
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
@@ -238,17 +246,18 @@ export function createUploadService ({ config, clients, objects, records, now = 
       const token = cursor === undefined ? undefined : decodeCursor(cursor)
       const page = await records.listOwnerIds(owner, { limit, token })
       const found = await Promise.all(page.ids.map((id) => records.get(id)))
-      // An index entry whose record is gone (a delete or confirm cut short) is skipped, not shown.
+      // An index entry without a record (a confirm cut short, or one that lost a race with a DELETE) is skipped, not shown.
       const items = found.filter((r): r is FileRecord => r !== undefined && r.uploaded_by === owner)
       return { items, next_cursor: page.nextToken === undefined ? null : encodeCursor(page.nextToken) }
     },
 
     async deleteFile (owner, id) {
       const record = await ownedRecord(owner, id)
-      // The record goes last: until it does, a repeated DELETE finds it and finishes the job.
+      // The object goes first (a confirm racing this one sees it gone), the record is buried last: until it is, a
+      // repeated DELETE finds it and finishes the job.
       await objects.delete(record.key)
       await records.removeFromOwnerIndex(owner, id)
-      await records.delete(id)
+      await records.bury(record)
     },
 
     async setPublic (owner, id, isPublic) {

@@ -5,9 +5,9 @@ import { sweepOrphans, type SweepOptions } from '../../src/cleanup/orphan-sweepe
 import { createRecordStore, ownerIndexKeyFor, ownerIndexPrefix } from '../../src/storage/record-store.js'
 import { newFileId } from '../../src/uploads/file-id.js'
 import { createUploadService } from '../../src/uploads/upload-service.js'
-import { bearer, buildTestApp, listKeys, type TestApp } from '../helper.js'
+import { bearer, buildTestApp, listKeys, postToS3, type TestApp } from '../helper.js'
 import { faultyStore, isOp } from '../support/faulty-store.js'
-import { confirm, fileTraces, uploadFile } from '../support/flow.js'
+import { burialTraces, confirm, fileTraces, uploadFile } from '../support/flow.js'
 
 const DAY = 86_400_000
 const NO_LIMITS = { RATE_LIMIT_ENABLED: 'false' }
@@ -65,7 +65,7 @@ t.test('date layout: orphans past the age go, fresh uploads and confirmed files 
   t.match(dry, { dry_run: true, scanned: 3, deleted: 2, kept: 1, errors: 0 }, 'a dry run counts the orphan and the old object inside the window')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and deletes nothing')
 
-  const listed = faults.calls.filter((c) => c.op === 'list').map((c) => c.key)
+  const listed = faults.calls.filter((c) => c.op === 'list' && c.key.startsWith('uploads/')).map((c) => c.key)
   const expected: string[] = []
   for (let d = Math.floor((later - DAY - 30 * DAY) / DAY) * DAY; d <= later - DAY; d += DAY) expected.push(`uploads/${day(d)}/`)
   t.same(listed, expected, `one list call per day from ${day(later - 31 * DAY)} to ${day(later - DAY)}, and no other`)
@@ -94,7 +94,7 @@ t.test('owner layout: the upload prefix is listed page by page', async (t) => {
   const { faults, sweep } = sweeper(test)
   const summary = await sweep({ daysAhead: 2, pageSize: 2 })
   t.match(summary, { days: null, scanned: 6, deleted: 5, kept: 1, errors: 0 })
-  t.same(faults.calls.filter((c) => c.op === 'list').map((c) => c.key), ['uploads/', 'uploads/', 'uploads/'], 'three pages of two under the prefix')
+  t.same(faults.calls.filter((c) => c.op === 'list' && c.key.startsWith('uploads/')).map((c) => c.key), ['uploads/', 'uploads/', 'uploads/'], 'three pages of two under the prefix')
   t.same(await listKeys(test.s3, test.bucket, 'uploads/'), [confirmed.key], 'only the confirmed upload is left')
 })
 
@@ -126,6 +126,40 @@ t.test('a sweep with a short --older-than racing a confirm leaves no record with
   const summary = await sweeping
   t.match(summary, { deleted: 0, errors: 1, failures: [{ key: grant.key, message: /a confirm raced with the sweep/ }] }, 'the sweep reports the race')
   t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, 'and took the record and index entry away with the object')
+})
+
+t.test('tombstones of deleted files go once older than the orphan age, with any index entry a late confirm left', async (t) => {
+  const test = await buildTestApp(t, NO_LIMITS)
+  const { app, s3, bucket } = test
+  const files = []
+  for (const body of ['deleted first', 'deleted second', 'kept']) {
+    const grant = await uploadFile(app, 'alice', body)
+    t.equal((await confirm(app, 'alice', grant.key)).statusCode, 201)
+    files.push(grant)
+  }
+  const [first, second, kept] = files
+  if (first === undefined || second === undefined || kept === undefined) throw new Error('three files')
+  for (const file of [first, second]) t.equal((await app.inject({ method: 'DELETE', url: `/files/${file.file_id}`, headers: bearer('alice') })).statusCode, 204)
+  // A confirm that lost its race with the DELETE by a whole DELETE's length can leave an index entry beside the tombstone.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: ownerIndexKeyFor('alice', second.file_id), Body: '' }))
+  t.same((await app.inject({ method: 'GET', url: '/files', headers: bearer('alice') })).json<{ items: Array<{ id: string }> }>().items.map((i) => i.id),
+    [kept.file_id], 'such an entry is never listed')
+  // Its grant still valid, the owner uploads the deleted file's bytes again: the tombstone refuses the confirm.
+  t.equal((await postToS3(first, 'uploaded again after the DELETE')).status, 204)
+  t.equal((await confirm(app, 'alice', first.key)).statusCode, 404, 'a deleted file cannot be confirmed again while its tombstone stands')
+  t.same(await fileTraces(s3, bucket, 'alice', first), { object: true, record: false, indexEntry: false }, 'the upload is left as an orphan, and the confirm took its index entry back')
+
+  const { sweep } = sweeper(test)
+  t.match(await sweep(), { tombstones_removed: 0, errors: 0 }, 'today\'s tombstones stay: a confirm may still be in flight')
+  t.match(await burialTraces(s3, bucket, first.file_id), { tombstone: true, notes: 1 })
+  const before = (await listKeys(s3, bucket)).sort()
+  t.match(await sweep({ daysAhead: 2, dryRun: true }), { deleted: 1, tombstones_removed: 2, errors: 0 }, 'a dry run two days later counts both, and the orphan')
+  t.same((await listKeys(s3, bucket)).sort(), before, 'and removes nothing')
+  t.match(await sweep({ daysAhead: 2 }), { deleted: 1, tombstones_removed: 2, errors: 0 }, 'the real sweep removes them')
+  t.same((await listKeys(s3, bucket)).sort(), [kept.key, ...(await listKeys(s3, bucket, '_filegate/records/')), ownerIndexKeyFor('alice', kept.file_id)].sort(),
+    'leaving the kept file\'s object, record and index entry, and nothing of the deleted ones')
+  t.same(await listKeys(s3, bucket, '_filegate/records/'), [`_filegate/records/${kept.file_id}.json`])
+  t.same(await fileTraces(s3, bucket, 'alice', kept), { object: true, record: true, indexEntry: true })
 })
 
 t.test('the sweeper refuses an age not longer than UPLOAD_URL_EXPIRES', async (t) => {

@@ -28,7 +28,8 @@ async function cleanup (args: string[], env: Record<string, string>, viaNpm = fa
 t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dry-run counts the same and deletes nothing', async (t) => {
   // Fresh uploads being kept is shown by test/cleanup/orphan-sweeper.test.ts, with a clock the test controls; here
   // the ages are real, and each run takes seconds of start-up on a busy machine.
-  const ages = { UPLOAD_URL_EXPIRES: '1s', ORPHAN_TTL: '3s' }
+  // The grant must outlive three uploads on a busy machine; the orphan age only has to exceed it.
+  const ages = { UPLOAD_URL_EXPIRES: '3s', ORPHAN_TTL: '4s' }
   const { app, s3, bucket } = await buildTestApp(t, { ...ages, RATE_LIMIT_ENABLED: 'false' })
   const store = testS3()
   const env = {
@@ -38,13 +39,13 @@ t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dr
   const confirmed = await uploadFile(app, 'alice', 'confirmed at once')
   t.equal((await confirm(app, 'alice', confirmed.key)).statusCode, 201)
   const orphans = [await uploadFile(app, 'alice', 'abandoned'), await uploadFile(app, 'bob', 'abandoned too')]
-  await new Promise((resolve) => setTimeout(resolve, 3500))
+  await new Promise((resolve) => setTimeout(resolve, 4500))
 
   const before = (await listKeys(s3, bucket)).sort()
   const dry = await cleanup(['--dry-run'], env)
   t.equal(dry.code, 0, dry.stderr)
   const drySummary = JSON.parse(dry.stdout) as Record<string, unknown>
-  t.match(drySummary, { dry_run: true, older_than_seconds: 3, scanned: 3, deleted: 2, kept: 1, errors: 0 }, 'the dry run finds the two orphans')
+  t.match(drySummary, { dry_run: true, older_than_seconds: 4, scanned: 3, deleted: 2, kept: 1, errors: 0 }, 'the dry run finds the two orphans')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and deletes nothing')
 
   const real = await cleanup([], env, true)

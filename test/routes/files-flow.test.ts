@@ -1,9 +1,10 @@
 // The whole flow over real HTTP: upload-url, a multipart POST to S3, confirm twice, download, list, delete.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
+import { ownerIndexKeyFor } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, listKeys, postToS3 } from '../helper.js'
 import { tinyPdf, tinyPng } from '../support/fixtures.js'
+import { isBuried, liveKeys } from '../support/flow.js'
 
 t.test('upload, confirm, download, list and delete over HTTP', async (t) => {
   const { app, bucket, s3 } = await buildTestApp(t)
@@ -58,8 +59,8 @@ t.test('upload, confirm, download, list and delete over HTTP', async (t) => {
 
   const deleted = await call('DELETE', `/files/${fileId}`)
   t.equal(deleted.status, 204)
-  t.same(await listKeys(s3, bucket), [], 'object, index entry and record are gone')
-  t.notOk((await listKeys(s3, bucket)).includes(recordKeyFor(fileId)))
+  t.same(await liveKeys(s3, bucket), [], 'object, index entry and record are gone')
+  t.ok(await isBuried(s3, bucket, fileId), 'the record is a tombstone')
   t.notOk((await listKeys(s3, bucket)).includes(ownerIndexKeyFor('alice', fileId)))
   t.equal((await call('GET', `/files/download/${fileId}`)).body?.code, 'FILE_NOT_FOUND')
   const reconfirm = await call('POST', `/files/confirm/${key}`)

@@ -65,7 +65,7 @@ for (const store of stores) {
     })
 
     t.test('a DELETE between the read and the write: the record is not brought back', async (t) => {
-      // The file is deleted the way deleteFile does it (object, then record) right after update has read the record.
+      // The file is deleted the way deleteFile does it (object, then the record buried) right after update has read the record.
       let deleted = false
       const racing: ObjectStore = {
         ...objects,
@@ -74,7 +74,7 @@ for (const store of stores) {
           if (!deleted) {
             deleted = true
             await objects.delete(record.key)
-            await objects.delete(recordKeyFor(ID))
+            await records.bury(record)
           }
           return read
         },
@@ -83,11 +83,14 @@ for (const store of stores) {
       t.equal(await racingRecords.update(ID, (r) => ({ ...r, is_public: false })), undefined, 'the update reports the file gone')
       t.ok(deleted, 'the DELETE ran in between')
       const left = await keys()
-      t.notOk(left.includes(recordKeyFor(ID)), 'no record was recreated')
-      t.same(left.filter((k) => !k.startsWith('_filegate/probes/')), [], 'nothing is left')
+      t.equal(await records.get(ID), undefined, 'no record was recreated')
+      t.match(await objects.getText(recordKeyFor(ID)), /"deleted_at"/, 'the tombstone stands')
+      t.same(left.filter((k) => !k.startsWith('_filegate/probes/') && !k.startsWith('_filegate/burials/')), [recordKeyFor(ID)], 'nothing else is left but burial notes')
     })
 
     t.test('concurrent updates of one record all land on the newest version', async (t) => {
+      // The tombstone goes, as cleanup removes it once it is old, and the file is recorded afresh.
+      await objects.delete(recordKeyFor(ID))
       await objects.put(record.key, 'x', { contentType: 'text/plain' })
       await records.create({ ...record, metadata: {} })
       // Each update adds its own metadata entry: with lost updates, some entries would be missing.

@@ -1,8 +1,8 @@
 // The upload flow in a few calls, for tests about what happens around it: grant, the real POST to S3, confirm, and bucket checks.
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { FastifyInstance } from 'fastify'
-import { ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
-import { bearer, listKeys, postToS3 } from '../helper.js'
+import { INTERNAL_PREFIX, ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
+import { bearer, listKeys, postToS3, readObject } from '../helper.js'
 
 export interface Grant { readonly url: string, readonly key: string, readonly fields: Record<string, string>, readonly file_id: string }
 
@@ -21,14 +21,41 @@ export async function confirm (app: FastifyInstance, owner: string, key: string)
   return { statusCode: res.statusCode, body: res.json<Record<string, unknown>>() }
 }
 
-/** What the bucket holds for one file: its object, its record and its owner index entry. */
+/** What the bucket holds for one file: its object, its record (not a deleted file's tombstone) and its owner index entry. */
 export interface FileTraces { readonly object: boolean, readonly record: boolean, readonly indexEntry: boolean }
 
 export async function fileTraces (s3: S3Client, bucket: string, owner: string, grant: Grant): Promise<FileTraces> {
   const keys = new Set(await listKeys(s3, bucket))
   return {
     object: keys.has(grant.key),
-    record: keys.has(recordKeyFor(grant.file_id)),
+    record: keys.has(recordKeyFor(grant.file_id)) && !(await isBuried(s3, bucket, grant.file_id)),
     indexEntry: keys.has(ownerIndexKeyFor(owner, grant.file_id)),
+  }
+}
+
+/** Whether the file's record is a tombstone: the file was deleted. */
+export async function isBuried (s3: S3Client, bucket: string, id: string): Promise<boolean> {
+  const text = await readObject(s3, bucket, recordKeyFor(id)).then((body) => body.toString('utf8'), () => '{}')
+  return 'deleted_at' in (JSON.parse(text) as object)
+}
+
+/** Every key but deleted files' tombstones and burial notes: what a bucket holds of files, records and index entries. */
+export async function liveKeys (s3: S3Client, bucket: string): Promise<string[]> {
+  const keys = await listKeys(s3, bucket)
+  const live = await Promise.all(keys.map(async (key) => {
+    if (key.startsWith(`${INTERNAL_PREFIX}burials/`)) return false
+    return !(key.startsWith(`${INTERNAL_PREFIX}records/`) && await isBuried(s3, bucket, key.slice(-41, -5)))
+  }))
+  return keys.filter((_, i) => live[i])
+}
+
+/** The keys left for a deleted file: its tombstone and the notes of its burials, which cleanup removes in time. */
+export async function burialTraces (s3: S3Client, bucket: string, id: string): Promise<{ readonly tombstone: boolean, readonly notes: number, readonly other: readonly string[] }> {
+  const keys = await listKeys(s3, bucket)
+  const notes = keys.filter((k) => k.startsWith(`${INTERNAL_PREFIX}burials/`) && k.endsWith(`-${id}`))
+  return {
+    tombstone: keys.includes(recordKeyFor(id)) && await isBuried(s3, bucket, id),
+    notes: notes.length,
+    other: keys.filter((k) => k !== recordKeyFor(id) && !notes.includes(k)),
   }
 }
