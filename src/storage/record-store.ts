@@ -201,8 +201,7 @@ export function createRecordStore (objects: ObjectStore, now: () => number = Dat
   }
 
   /** What an existing record (or tombstone) answers to a create. */
-  async function existing (id: string): Promise<{ readonly created: false, readonly record: FileRecord }> {
-    const found = await read(id)
+  function existing (id: string, found: FileRecord | Tombstone | undefined): { readonly created: false, readonly record: FileRecord } {
     if (found instanceof Tombstone) throw new RecordBuriedError(`file ${id} was deleted`)
     if (found === undefined) throw new RecordVanishedError(`record ${id} was removed between its create and its read`)
     return { created: false, record: found }
@@ -222,13 +221,14 @@ export function createRecordStore (objects: ObjectStore, now: () => number = Dat
       const body = JSON.stringify(record)
       if (!(await supportsConditionalWrites())) {
         // Read-then-write: racy, which is acceptable only on stores that cannot do better.
-        if (await read(record.id) !== undefined) return await existing(record.id)
+        const found = await read(record.id)
+        if (found !== undefined) return existing(record.id, found)
         await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json' })
         return { created: true, record }
       }
       const outcome = await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json', createOnly: true })
       if (outcome === 'created') return { created: true, record }
-      return await existing(record.id)
+      return existing(record.id, await read(record.id))
     },
     bury,
     async listBurials (before, { limit, token }) {

@@ -1,11 +1,11 @@
-// RecordStore.update: rewrites a record, and never recreates one a DELETE removed meanwhile, with If-Match (Ceph RGW) or without (s3rver).
+// RecordStore.update and burials: rewrites a record, never recreates one a DELETE buried meanwhile, and tombstones refuse creates, with If-Match (Ceph RGW) or without (s3rver).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { EMBEDDED_CREDENTIALS, startEmbeddedStore } from '../../src/storage/embedded-s3.js'
-import { createRecordStore, recordKeyFor } from '../../src/storage/record-store.js'
+import { createRecordStore, recordKeyFor, RecordBuriedError } from '../../src/storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients, type ObjectStore } from '../../src/storage/s3.js'
 import type { FileRecord } from '../../src/schemas/file-record.js'
 import { createTestBucket, listKeys, s3ClientFor, testS3 } from '../helper.js'
@@ -86,6 +86,25 @@ for (const store of stores) {
       t.equal(await records.get(ID), undefined, 'no record was recreated')
       t.match(await objects.getText(recordKeyFor(ID)), /"deleted_at"/, 'the tombstone stands')
       t.same(left.filter((k) => !k.startsWith('_filegate/probes/') && !k.startsWith('_filegate/burials/')), [recordKeyFor(ID)], 'nothing else is left but burial notes')
+    })
+
+    t.test('a buried record reads as none, refuses a create and an update, and cleanup removes only tombstones', async (t) => {
+      t.equal(await records.get(ID), undefined, 'get: none')
+      t.equal(await records.exists(ID), false, 'exists: no')
+      await t.rejects(records.create(record), RecordBuriedError, 'a create (a late confirm) is refused')
+      t.equal(await records.update(ID, (r) => ({ ...r, is_public: true })), undefined, 'an update finds nothing to change')
+      t.same((await records.listBurials(Date.now() - 3_600_000, { limit: 10, token: undefined })).burials, [], 'a burial younger than the cutoff is not due')
+      const due = (await records.listBurials(Date.now() + 1000, { limit: 10, token: undefined })).burials
+      t.ok(due.length >= 1 && due.every((b) => b.id === ID), `the burial is due once older than the cutoff (${due.length} notes)`)
+      for (const burial of due) await records.removeTombstone(burial)
+      t.same((await keys()).filter((k) => !k.startsWith('_filegate/probes/')), [], 'the tombstone and its notes are gone')
+
+      // A note beside a live record (a DELETE cut short, then the file recorded again) never takes the record away.
+      await objects.put(record.key, 'x', { contentType: 'text/plain' })
+      t.equal((await records.create(record)).created, true, 'once removed, the id can be recorded again')
+      await records.removeTombstone({ id: ID, noteKey: `_filegate/burials/000000000000001-${ID}` })
+      t.same(await records.get(ID), record, 'removing a tombstone leaves a live record alone')
+      await objects.delete(recordKeyFor(ID))
     })
 
     t.test('concurrent updates of one record all land on the newest version', async (t) => {
