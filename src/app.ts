@@ -1,7 +1,7 @@
 // buildApp: the whole service, built from a Config, with every plugin and route registered explicitly.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { pino, type Logger, type LoggerOptions } from 'pino'
+import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
 import { createLogScrubber, REDACT_PATHS } from './log-redaction.js'
 import { lazyRequestLogger } from './request-logger.js'
@@ -41,13 +41,6 @@ export function loggerOptions (config: Config): LoggerOptions {
     // A last pass over every line: tokens, signatures, policies and the keys themselves, wherever they ended up.
     hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret]) },
   }
-}
-
-/** The service's logger (server.ts): pino with loggerOptions, on stdout. */
-export function createLogger (config: Config): Logger {
-  // One write(2) per line, made at once: pino's default destination hands each line to libuv's thread pool, which
-  // under load cost more CPU per request than all the rest of logging (issue 7). A blocked stdout blocks the process.
-  return pino(loggerOptions(config), pino.destination({ dest: 1, sync: true }))
 }
 
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {

@@ -1,6 +1,7 @@
 // The entry point: load the config, start the embedded store when needed, build the app, listen, close on signals.
 import closeWithGrace from 'close-with-grace'
-import { buildApp, createLogger } from './app.js'
+import { pino } from 'pino'
+import { buildApp, loggerOptions } from './app.js'
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, usesEmbeddedStore, type Config } from './config.js'
 import { EMBEDDED_CREDENTIALS, startEmbeddedStore, type EmbeddedStore } from './storage/embedded-s3.js'
 
@@ -13,7 +14,7 @@ try {
   process.exit(1)
 }
 
-const logger = createLogger(config)
+const logger = pino(loggerOptions(config))
 let embedded: EmbeddedStore | undefined
 if (usesEmbeddedStore(config)) {
   embedded = await startEmbeddedStore({
