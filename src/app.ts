@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { LoggerOptions } from 'pino'
 import type { Config } from './config.js'
 import { createLogScrubber, REDACT_PATHS } from './log-redaction.js'
+import { lazyRequestLogger } from './request-logger.js'
 import auth from './plugins/auth.js'
 import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
@@ -49,6 +50,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     bodyLimit: BODY_LIMIT_BYTES,
     // One log line per request, written when it completes (see the onResponse hook).
     logController: new LogController({ disableRequestLogging: true }),
+    // So a request that logs nothing else costs no pino child (see request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 72_000,

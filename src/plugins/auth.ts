@@ -13,8 +13,8 @@ declare module 'fastify' {
     owner: string
   }
   interface FastifyInstance {
-    /** An onRequest hook for protected routes: 401 UNAUTHORIZED unless the token and its owner claim are valid. */
-    authenticate: (request: FastifyRequest) => Promise<void>
+    /** Sets request.owner, or throws 401 UNAUTHORIZED unless the token and its owner claim are valid. Synchronous. */
+    authenticate: (request: FastifyRequest) => void
   }
 }
 
@@ -51,7 +51,7 @@ export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Con
   const claims = Compile(Type.Object({ [jwt.ownerClaim]: Type.String({ minLength: 1, maxLength: 1024 }) }))
 
   app.decorateRequest('owner', '')
-  app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
+  app.decorate('authenticate', function authenticate (request: FastifyRequest) {
     let payload: unknown
     try {
       // The plugin's own verifier, built once at registration: one decode and one signature check per request
