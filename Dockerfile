@@ -1,9 +1,10 @@
-# filegate's image: compile TypeScript in a build stage, then run dist/ on production dependencies only, as the non-root node user.
+# filegate's image: bundle the TypeScript into one file in a build stage, then run dist/ on production dependencies only, as the non-root node user.
 FROM node:22.22.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 

@@ -228,8 +228,9 @@ function staticPackages (entry: string): Set<string> {
     if (seen.has(file)) return
     seen.add(file)
     const source = readFileSync(file, 'utf8')
-    // `import x from '…'`, `import '…'` and `export … from '…'`; a dynamic import() is deliberately not followed.
-    for (const match of source.matchAll(/^\s*(?:import|export)\s(?:[^'"]*?\sfrom\s)?['"]([^'"]+)['"]/gm)) {
+    // `import x from '…'`, `import '…'` and `export … from '…'`, also as the bundle writes them (`import{x}from"…"`,
+    // several on a line); a dynamic import() is deliberately not followed.
+    for (const match of source.matchAll(/(?:^|[;\s{}])(?:import|export)\s*(?:[^'"]*?\bfrom\s*)?['"]([^'"]+)['"]/gm)) {
       const specifier = match[1] ?? ''
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier))
       else if (!specifier.startsWith('node:') && !builtinModules.includes(specifier)) {
