@@ -10,7 +10,7 @@ import { createSigner } from 'fast-jwt'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { driveFlows, driveRoutes, parseGrant, uploadFlow, type LoadResult, type RequestShape } from './load.js'
 import { mb, median, ms, pairedRatios, ratio, renderTable, spread, type Row } from './report.js'
-import { BUILD_DIR, buildForBench, FILEGATE_ENTRY, cpuSeconds, freePort, pinProcess, ROOT, rssBytes, startServer, type Server } from './servers.js'
+import { BUILD_DIR, buildForBench, cpuSeconds, FILEGATE_ENTRY, freePort, pinProcess, productionNodeOptions, ROOT, rssBytes, startServer, type Server } from './servers.js'
 import type { SigningRates } from './signing.js'
 import { startBenchS3, type BenchS3 } from './test-s3.js'
 
@@ -43,9 +43,12 @@ function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users', min: num
 }
 
 const progress = (text: string) => { process.stderr.write(`bench: ${text}\n`) }
-/** Node arguments that run a TypeScript entry: built by buildForBench (filegate as its production bundle), or through tsx with --tsx. */
+/**
+ * Node arguments that run a TypeScript entry: built by buildForBench, or through tsx with --tsx. filegate runs as its
+ * production bundle, with the node options of the Dockerfile's CMD.
+ */
 const entry = (source: string): string[] => flags.tsx ? ['--import', 'tsx', source]
-  : [source === 'src/server.ts' ? FILEGATE_ENTRY : join(BUILD_DIR, source.replace(/\.ts$/, '.js'))]
+  : source === 'src/server.ts' ? [...productionNodeOptions(), FILEGATE_ENTRY] : [join(BUILD_DIR, source.replace(/\.ts$/, '.js'))]
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds))
 
 // The load generator (this process) goes on one core and the servers under test on the other, once the S3
@@ -256,7 +259,7 @@ async function profileUploadUrl (store: BenchS3): Promise<Profiled> {
   const dir = mkdtempSync(join(tmpdir(), 'filegate-bench-prof-'))
   try {
     // Not the bundle: a profile names the files its functions are in, and the summary tells packages apart by those.
-    const unbundled = flags.tsx ? entry('src/server.ts') : [join(BUILD_DIR, 'src', 'server.js')]
+    const unbundled = flags.tsx ? entry('src/server.ts') : [...productionNodeOptions(), join(BUILD_DIR, 'src', 'server.js')]
     const server = await startFilegate(store, ['--cpu-prof', `--cpu-prof-dir=${dir}`], unbundled)
     const load = await driveRoutes({
       url: server.base, connections: CONNECTIONS, seconds: SECONDS,

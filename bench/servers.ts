@@ -28,6 +28,14 @@ export async function buildForBench (): Promise<{ readonly ms: number, readonly 
   return { ms: performance.now() - started, diagnostics: tsc.status === 0 ? '' : tsc.stdout.trim() }
 }
 
+/** The node options of the Dockerfile's CMD, between `node` and the entry: the bench runs filegate as production does. */
+export function productionNodeOptions (): string[] {
+  const lines = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^CMD\s+(\[.*\])\s*$/gm)]
+  const argv: unknown = JSON.parse(lines.at(-1)?.[1] ?? 'null')
+  if (!Array.isArray(argv) || argv[0] !== 'node' || argv.at(-1) !== 'dist/server.js') throw new Error('the Dockerfile has no CMD ["node", …, "dist/server.js"]')
+  return argv.slice(1, -1).map(String)
+}
+
 export interface Server {
   readonly name: string
   readonly base: string

@@ -19,6 +19,8 @@ export async function buildBundle (outdir: string): Promise<void> {
     entryPoints: ['src/server.ts'],
     outdir,
     bundle: true,
+    // Modules imported dynamically (the SDK's presigners, on their rare path) go into chunks of their own, loaded when used.
+    splitting: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
