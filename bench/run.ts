@@ -10,7 +10,7 @@ import { createSigner } from 'fast-jwt'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { driveFlows, driveRoutes, parseGrant, uploadFlow, type LoadResult, type RequestShape } from './load.js'
 import { mb, median, ms, pairedRatios, ratio, renderTable, spread, type Row } from './report.js'
-import { BUILD_DIR, buildForBench, cpuSeconds, freePort, pinProcess, ROOT, rssBytes, startServer, type Server } from './servers.js'
+import { BUILD_DIR, buildForBench, cpuSeconds, FILEGATE_ENTRY, freePort, pinProcess, productionNodeOptions, ROOT, rssBytes, startServer, type Server } from './servers.js'
 import type { SigningRates } from './signing.js'
 import { startBenchS3, type BenchS3 } from './test-s3.js'
 
@@ -43,8 +43,12 @@ function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users', min: num
 }
 
 const progress = (text: string) => { process.stderr.write(`bench: ${text}\n`) }
-/** Node arguments that run a TypeScript entry: compiled by buildForBench, or through tsx with --tsx. */
-const entry = (source: string): string[] => flags.tsx ? ['--import', 'tsx', source] : [join(BUILD_DIR, source.replace(/\.ts$/, '.js'))]
+/**
+ * Node arguments that run a TypeScript entry: built by buildForBench, or through tsx with --tsx. filegate runs as its
+ * production bundle, with the node options of the Dockerfile's CMD.
+ */
+const entry = (source: string): string[] => flags.tsx ? ['--import', 'tsx', source]
+  : source === 'src/server.ts' ? [...productionNodeOptions(), FILEGATE_ENTRY] : [join(BUILD_DIR, source.replace(/\.ts$/, '.js'))]
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds))
 
 // The load generator (this process) goes on one core and the servers under test on the other, once the S3
@@ -106,10 +110,10 @@ function filegateEnv (store: BenchS3, port: number): NodeJS.ProcessEnv {
   }
 }
 
-async function startFilegate (store: BenchS3, extraArgs: string[] = []): Promise<Server> {
+async function startFilegate (store: BenchS3, extraArgs: string[] = [], args = entry('src/server.ts')): Promise<Server> {
   const port = await freePort()
   return await startServer({
-    name: 'filegate', args: [...extraArgs, ...entry('src/server.ts')], env: filegateEnv(store, port), port, readyPath: '/ready', core: serverCore,
+    name: 'filegate', args: [...extraArgs, ...args], env: filegateEnv(store, port), port, readyPath: '/ready', core: serverCore,
   })
 }
 
@@ -119,8 +123,8 @@ const measured = (): Measured => ({ runs: [], rss: [], cpuUs: [] })
 
 async function run (): Promise<void> {
   if (!flags.tsx) {
-    progress('compiling filegate and the reference server (as npm run build does)')
-    const build = buildForBench()
+    progress('bundling filegate (as npm run build does) and compiling the reference server')
+    const build = await buildForBench()
     if (build.diagnostics !== '') progress(`the compiler reported type errors, compiled anyway:\n${build.diagnostics}`)
   }
   s3 = startBenchS3()
@@ -254,7 +258,9 @@ async function profileUploadUrl (store: BenchS3): Promise<Profiled> {
   progress('profiling POST /files/upload-url')
   const dir = mkdtempSync(join(tmpdir(), 'filegate-bench-prof-'))
   try {
-    const server = await startFilegate(store, ['--cpu-prof', `--cpu-prof-dir=${dir}`])
+    // Not the bundle: a profile names the files its functions are in, and the summary tells packages apart by those.
+    const unbundled = flags.tsx ? entry('src/server.ts') : [...productionNodeOptions(), join(BUILD_DIR, 'src', 'server.js')]
+    const server = await startFilegate(store, ['--cpu-prof', `--cpu-prof-dir=${dir}`], unbundled)
     const load = await driveRoutes({
       url: server.base, connections: CONNECTIONS, seconds: SECONDS,
       shapes: [{ method: 'POST', body: UPLOAD_BODY, request: (i) => ({ path: '/files/upload-url', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(i)}` } }) }],

@@ -1,26 +1,39 @@
 // Starting and stopping the servers under test as child processes, pinned to one core, and reading their memory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { buildBundle } from '../scripts/build.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
-/** Where `buildForBench` compiles src/ and the bench's own servers: inside node_modules, so packages resolve as from the root. */
+/** Where `buildForBench` bundles filegate and compiles src/ (for profiles) and the bench's own servers: inside node_modules, so packages resolve as from the root. */
 export const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'filegate-bench')
+/** filegate's bundle, built exactly as `npm run build` builds dist/server.js for production. */
+export const FILEGATE_ENTRY = join(BUILD_DIR, 'dist', 'server.js')
 
 /**
- * Compiles filegate (as `npm run build` does for production) and the reference server to plain JavaScript, so that
- * start-up, memory and CPU are not a TypeScript loader's. Type errors elsewhere in a work tree do not stop the emit.
+ * Bundles filegate as `npm run build` does for production, and compiles the reference server and the signing bench
+ * to plain JavaScript, so that start-up, memory and CPU are not a TypeScript loader's. Type errors elsewhere in a
+ * work tree stop neither.
  */
-export function buildForBench (): { readonly ms: number, readonly diagnostics: string } {
+export async function buildForBench (): Promise<{ readonly ms: number, readonly diagnostics: string }> {
   const started = performance.now()
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'bench', 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 })
   for (const file of ['src/server.js', 'bench/reference-server.js', 'bench/signing.js']) {
     if (!existsSync(join(BUILD_DIR, file))) throw new Error(`the bench build wrote no ${file}:\n${tsc.stdout}${tsc.stderr}`)
   }
   writeFileSync(join(BUILD_DIR, 'package.json'), '{ "type": "module", "private": true }\n')
+  await buildBundle(dirname(FILEGATE_ENTRY))
   return { ms: performance.now() - started, diagnostics: tsc.status === 0 ? '' : tsc.stdout.trim() }
+}
+
+/** The node options of the Dockerfile's CMD, between `node` and the entry: the bench runs filegate as production does. */
+export function productionNodeOptions (): string[] {
+  const lines = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^CMD\s+(\[.*\])\s*$/gm)]
+  const argv: unknown = JSON.parse(lines.at(-1)?.[1] ?? 'null')
+  if (!Array.isArray(argv) || argv[0] !== 'node' || argv.at(-1) !== 'dist/server.js') throw new Error('the Dockerfile has no CMD ["node", …, "dist/server.js"]')
+  return argv.slice(1, -1).map(String)
 }
 
 export interface Server {

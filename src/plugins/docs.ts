@@ -1,12 +1,9 @@
 // API documentation: the OpenAPI document built from the route schemas, and Swagger UI at /docs.
-import { readFileSync } from 'node:fs'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-
-const packageJson: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
-const version = typeof packageJson === 'object' && packageJson !== null && 'version' in packageJson && typeof packageJson.version === 'string' ? packageJson.version : '0.0.0'
+import { PACKAGE_VERSION } from '../package-info.js'
 
 export default fp(async function docs (app: FastifyInstance) {
   await app.register(fastifySwagger, {
@@ -14,7 +11,7 @@ export default fp(async function docs (app: FastifyInstance) {
       openapi: '3.1.0',
       info: {
         title: 'filegate',
-        version,
+        version: PACKAGE_VERSION,
         description: 'Presigned S3 uploads for frontends. Ask for a grant (POST /files/upload-url), POST the file straight to S3 with every field first and the file last, then confirm (POST /files/confirm/{key}). Errors share one shape: { statusCode, code, error, message }.',
       },
       tags: [

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import Type from 'typebox'
 import type { Config } from '../config.js'
+import { PACKAGE_ROOT } from '../package-info.js'
 
 export interface DemoOptions {
   readonly uploads: Config['uploads']
@@ -11,7 +12,7 @@ export interface DemoOptions {
   readonly developmentToken?: (() => string) | undefined
 }
 
-const pageDirectory = new URL('../../examples/browser/', import.meta.url)
+const pageDirectory = new URL('examples/browser/', PACKAGE_ROOT)
 
 /** Every file the page is made of, and its type; nothing else under the folder is served. */
 const PAGE_FILES = {
