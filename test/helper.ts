@@ -4,7 +4,8 @@ import { createServer } from 'node:net'
 import {
   CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client,
 } from '@aws-sdk/client-s3'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { LoggerOptions } from 'pino'
 import { createSigner } from 'fast-jwt'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
@@ -51,7 +52,10 @@ export async function emptyBucket (client: S3Client, bucket: string): Promise<vo
   for (;;) {
     const keys = await listKeys(client, bucket)
     if (keys.length === 0) return
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }))
+    // S3 deletes at most 1000 keys per request.
+    for (let i = 0; i < keys.length; i += 1000) {
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })) } }))
+    }
   }
 }
 
@@ -104,14 +108,21 @@ export function testS3Env (store: TestS3): Record<string, string> {
   }
 }
 
+/** How a test app logs (a logger made from its config), and what the test adds to it before it is ready. */
+export interface TestAppOptions {
+  readonly logger?: (config: Config) => FastifyBaseLogger | LoggerOptions
+  readonly beforeReady?: (app: FastifyInstance) => void
+}
+
 /** The real app on a fresh bucket of the test S3; `env` overrides any setting. */
-export async function buildTestApp (t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: Test, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const store = testS3()
   const s3 = s3ClientFor(store)
   t.teardown(() => s3.destroy())
   const bucket = await createTestBucket(t, s3, env.S3_BUCKET)
   const config = loadConfig({ ...testS3Env(store), LOG_LEVEL: 'silent', MAX_FILE_SIZE: '1MiB', ...env, S3_BUCKET: bucket })
-  const app = await buildApp(config)
+  const app = await buildApp(config, options.logger === undefined ? {} : { logger: options.logger(config) })
+  options.beforeReady?.(app)
   t.teardown(() => app.close())
   await app.ready()
   return { app, config, bucket, s3 }

@@ -1,23 +1,13 @@
 // Request logging: one line per request with its id, method, url, status and time; the request's own lines carry the same id.
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
-import { buildApp, loggerOptions } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { bearer, createTestBucket, s3ClientFor, TEST_JWT_SECRET, testS3 } from './helper.js'
+import { loggerOptions } from '../src/app.js'
+import type { Config } from '../src/config.js'
+import { bearer, buildTestApp } from './helper.js'
 
 async function appLoggingTo (t: Test, lines: string[], env: Record<string, string> = {}) {
-  const store = testS3()
-  const s3 = s3ClientFor(store)
-  t.teardown(() => s3.destroy())
-  const bucket = await createTestBucket(t, s3)
-  const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'info', S3_ENDPOINT: store.endpoint, S3_REGION: store.region, S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey, JWT_SECRET: TEST_JWT_SECRET, S3_BUCKET: bucket, ...env,
-  })
-  const app = await buildApp(config, { logger: pino(loggerOptions(config), { write: (line: string) => { lines.push(line) } }) })
-  t.teardown(() => app.close())
-  await app.ready()
-  return app
+  const logger = (config: Config) => pino(loggerOptions(config), { write: (line: string) => { lines.push(line) } })
+  return (await buildTestApp(t, { LOG_LEVEL: 'info', ...env }, { logger })).app
 }
 
 const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line) as Record<string, unknown>)

@@ -2,9 +2,9 @@
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { pino, type DestinationStream, type LoggerOptions } from 'pino'
 import t, { type Test } from 'tap'
-import { buildApp, loggerOptions } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { bearer, createTestBucket, postToS3, s3ClientFor, TEST_JWT_SECRET, testS3, tokenFor } from '../helper.js'
+import { loggerOptions } from '../../src/app.js'
+import type { Config } from '../../src/config.js'
+import { bearer, buildTestApp, postToS3, TEST_JWT_SECRET, testS3, tokenFor } from '../helper.js'
 
 interface Capture { readonly lines: string[], readonly stream: DestinationStream }
 const capture = (): Capture => {
@@ -21,21 +21,10 @@ function logEverything (app: FastifyInstance): void {
   })
 }
 
-async function appLoggingTo (t: Test, destination: DestinationStream, options: (config: ReturnType<typeof loadConfig>) => LoggerOptions, env: Record<string, string> = {}) {
-  const store = testS3()
-  const s3 = s3ClientFor(store)
-  t.teardown(() => s3.destroy())
-  const bucket = await createTestBucket(t, s3)
-  const config = loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'trace', S3_ENDPOINT: store.endpoint, S3_REGION: store.region, S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey, JWT_SECRET: TEST_JWT_SECRET, S3_BUCKET: bucket, ...env,
-  })
+async function appLoggingTo (t: Test, destination: DestinationStream, options: (config: Config) => LoggerOptions, env: Record<string, string> = {}) {
   // As server.ts does it: pino with the app's logger options, on a destination of our own.
-  const app = await buildApp(config, { logger: pino(options(config), destination) })
-  logEverything(app)
-  t.teardown(() => app.close())
-  await app.ready()
-  return app
+  const logger = (config: Config) => pino(options(config), destination)
+  return (await buildTestApp(t, { LOG_LEVEL: 'trace', MAX_FILE_SIZE: '10MiB', ...env }, { logger, beforeReady: logEverything })).app
 }
 
 t.test('the full flow at trace level leaks nothing into the log', async (t) => {
