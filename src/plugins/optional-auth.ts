@@ -21,7 +21,7 @@ export default fp(async function optionalAuth (app: FastifyInstance) {
       try {
         app.authenticate(request)
       } catch (error) {
-        done(error as Error)
+        done(error instanceof Error ? error : new Error(String(error)))
         return
       }
     }

@@ -75,8 +75,9 @@ export interface RecordStore {
    */
   create (record: FileRecord): Promise<{ readonly created: boolean, readonly record: FileRecord }>
   /**
-   * Replaces the record with a tombstone, so that no confirm still in flight can write it again; a note of the burial
-   * is written first, so cleanup (`removeTombstone`) always finds it once it is old enough.
+   * Takes the file off its owner's list and replaces its record with a tombstone, so that no confirm still in flight
+   * can write it again. A note of the burial is written first (beside the index removal), so cleanup
+   * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last.
    */
   bury (record: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void>
   /** Burials before `before` (ms since the epoch), oldest first. */
@@ -106,7 +107,7 @@ const NO_SUCH_ETAG = '00000000000000000000000000000000'
 /** Attempts of one update racing other updates of the same record before giving up. */
 const UPDATE_ATTEMPTS = 8
 
-export function createRecordStore (objects: ObjectStore, now: () => number = Date.now): RecordStore {
+export function createRecordStore (objects: ObjectStore): RecordStore {
   let conditionalWrites: Promise<boolean> | undefined
 
   /** Some stores (s3rver) ignore If-None-Match; find out once, by writing a probe twice. */
@@ -195,8 +196,11 @@ export function createRecordStore (objects: ObjectStore, now: () => number = Dat
   }
 
   async function bury ({ id, uploaded_by: owner }: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void> {
-    const at = now()
-    await objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' })
+    const at = Date.now()
+    await Promise.all([
+      objects.delete(ownerIndexKeyFor(owner, id)),
+      objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
+    ])
     await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString() }), { contentType: TOMBSTONE_TYPE })
   }
 
@@ -245,7 +249,8 @@ export function createRecordStore (objects: ObjectStore, now: () => number = Dat
       return { burials, nextToken: page.nextToken }
     },
     async removeTombstone ({ id, noteKey }) {
-      // Nothing writes over a tombstone but a later burial (create-only writes fail on it), so a read then DELETE is safe.
+      // A create fails on a tombstone (If-None-Match, or the read first where the store lacks it), and an update declines
+      // one, so between this read and the delete nothing but another burial writes here.
       const found = await read(id)
       if (found instanceof Tombstone) {
         await objects.delete(ownerIndexKeyFor(found.owner, id))

@@ -253,10 +253,9 @@ export function createUploadService ({ config, clients, objects, records, now = 
 
     async deleteFile (owner, id) {
       const record = await ownedRecord(owner, id)
-      // The object goes first (a confirm racing this one sees it gone), the record is buried last: until it is, a
-      // repeated DELETE finds it and finishes the job.
+      // The object goes first (a confirm racing this one sees it gone), then the index entry, and the record is
+      // buried last: until it is, a repeated DELETE finds it and finishes the job.
       await objects.delete(record.key)
-      await records.removeFromOwnerIndex(owner, id)
       await records.bury(record)
     },
 

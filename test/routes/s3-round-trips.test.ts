@@ -97,5 +97,12 @@ t.test('round trips to S3 per request', async (t) => {
     t.equal((await app.inject({ method: 'GET', url: `/files/download/${first.id}`, headers: bearer('bob') })).statusCode, 404)
   })
   t.equal(missing.length, 1, 'another owner\'s file: one read, then 404')
+
+  const deleteCalls = await s3.during(async () => {
+    t.equal((await app.inject({ method: 'DELETE', url: `/files/${first.id}`, headers: bearer('alice') })).statusCode, 204)
+  })
+  // The record read; the object; the index entry beside the burial note; the tombstone last.
+  t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
+  t.equal(deleteCalls.length, 5, 'in 5 calls')
   t.ok(s3.calls.length > 0)
 })

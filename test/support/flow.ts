@@ -44,7 +44,8 @@ export async function liveKeys (s3: S3Client, bucket: string): Promise<string[]>
   const keys = await listKeys(s3, bucket)
   const live = await Promise.all(keys.map(async (key) => {
     if (key.startsWith(`${INTERNAL_PREFIX}burials/`)) return false
-    return !(key.startsWith(`${INTERNAL_PREFIX}records/`) && await isBuried(s3, bucket, key.slice(-41, -5)))
+    const record = /^_filegate\/records\/(.+)\.json$/.exec(key)
+    return record?.[1] === undefined || !(await isBuried(s3, bucket, record[1]))
   }))
   return keys.filter((_, i) => live[i])
 }
