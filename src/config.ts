@@ -122,6 +122,8 @@ const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d
 const unitBytes: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }
 /** The largest object S3 stores, and so the largest multipart upload. */
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 4
+/** The most one POST upload (or one part) may carry. */
+export const MAX_POST_SIZE = 5 * 1024 ** 3
 
 /** Parses `90`, `90s`, `15m`, `24h`, `7d` into whole seconds. */
 export function parseDurationSeconds (text: string): number {

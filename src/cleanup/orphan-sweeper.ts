@@ -3,7 +3,7 @@ import type { Config } from '../config.js'
 import type { RecordStore } from '../storage/record-store.js'
 import type { ListedObject, ObjectStore } from '../storage/s3.js'
 import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
-import { uploadOwnerOf } from '../uploads/upload-service.js'
+import { uploadOwnerOf } from '../uploads/new-upload.js'
 
 const DAY_MS = 86_400_000
 /** At most this many failures are described in a summary; all are counted. */

@@ -16,6 +16,7 @@ export default fp(async function docs (app: FastifyInstance) {
       },
       tags: [
         { name: 'files', description: 'Uploads, downloads and records; every route needs a Bearer JWT' },
+        { name: 'multipart', description: 'Large and resumable uploads in parts straight to S3 (up to 5 TiB), checked and recorded as a POST upload is' },
         { name: 'health', description: 'Liveness and readiness, no token needed' },
       ],
       components: {

@@ -27,8 +27,8 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: UploadGrantSchema, ...commonErrors, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => {
-    const { filename, content_type: contentType, size, metadata } = request.body
-    return await app.uploads.createUploadUrl({ owner: request.owner, filename, contentType, size, metadata })
+    const { filename, content_type: contentType, size, md5, metadata } = request.body
+    return await app.uploads.createUploadUrl({ owner: request.owner, filename, contentType, size, md5, metadata })
   })
 
   app.post('/files/confirm/*', {

@@ -272,7 +272,7 @@ t.test('the test S3 enforces an UploadPart URL\'s signed length and MD5', async 
   const body = randomBytes(64 * 1024)
   const md5 = createHash('md5').update(body).digest('base64')
   const put = async (url: string, bytes: Uint8Array, headers: Record<string, string> = {}) => {
-    const res = await fetch(url, { method: 'PUT', body: bytes, headers })
+    const res = await fetch(url, { method: 'PUT', body: new Uint8Array(bytes), headers })
     return { status: res.status, text: await res.text() }
   }
 
