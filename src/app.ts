@@ -19,6 +19,7 @@ import uploads from './plugins/uploads.js'
 import demo from './routes/demo.js'
 import files from './routes/files.js'
 import multipartRoutes from './routes/multipart.js'
+import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
 
@@ -107,6 +108,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(health)
   await app.register(files)
   await app.register(multipartRoutes)
+  await app.register(multipartS3Routes)
   if (config.demoPage) await app.register(demo, { uploads: config.uploads, developmentToken: options.developmentToken })
   return app
 }
