@@ -10,20 +10,29 @@ export const REDACT_PATHS: readonly string[] = [
   'download_url', '*.download_url', 'err.SignatureProvided', 'err.AWSAccessKeyId', 'err.StringToSign', 'err.CanonicalRequest',
 ]
 
+/*
+ * Every pattern below runs on every log line, and request lines carry URLs that anyone can send, so each must run in
+ * time linear in the line. Two rules make sure of it: a pattern starts only where its first character cannot continue
+ * a run of the characters it repeats (a lookbehind), so no two attempts scan the same run; and what it repeats is
+ * followed by a character outside that run's class, so a failed attempt backtracks over its own run only.
+ * test/log-redaction.test.ts times each one on adversarial 16 KiB inputs.
+ */
+
 /** A JWT: three base64url parts whose first decodes to a JSON object (`{"` is `eyJ`, `{ ` is `eyA`, `{\n` is `ewo`). */
-const JWT = /\be[wy][A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g
+const JWT = /(?<![A-Za-z0-9_-])e[wy][A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g
 /** Whatever follows Bearer, token or not. */
-const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi
-/** A base64 JSON document, which is what a POST policy is (and a JWT's first part). */
-const BASE64_JSON = /\be[wy][A-Za-z0-9+/_-]{30,}={0,2}/g
+const BEARER = /(?<![A-Za-z0-9_-])(Bearer[ \t]+)[A-Za-z0-9._~+/=-]+/gi
+/** A base64 JSON object (`{"` encodes as `eyJ`), which is what a POST policy is, as are a JWT's first two parts. */
+const BASE64_JSON = /(?<![A-Za-z0-9+/_-])eyJ[A-Za-z0-9+/_-]{30,}={0,2}/g
 /**
  * Signed-request parameters and S3's error fields, as query parameters (`X-Amz-Signature=…`), JSON members
  * (`"Policy":"…"`, also escaped inside a logged string) or header parameters (`Credential=…, Signature=…`);
- * not the tail of a longer name (`content-security-policy`).
+ * not the tail of a longer name (`content-security-policy`). The values are long (a signature is 64 hex digits, an
+ * access key 16 characters or more), so a word in prose after "signature:" is not one.
  */
-const SIGNED_PARAMETER = /(?<![\w-])(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|SignatureProvided|Signature|AWSAccessKeyId|Credential|Policy)((?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)[A-Za-z0-9+/=_.%~-]+/gi
+const SIGNED_PARAMETER = /(?<![\w-])(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|SignatureProvided|Signature|AWSAccessKeyId|Credential|Policy)((?:\\{0,8}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,8}["'])?)[A-Za-z0-9+/=_.%~-]{16,}/gi
 /** Multi-line strings S3 returns with a signature error, whole. */
-const SIGNING_DETAIL = /("(?:StringToSign|CanonicalRequest|StringToSignBytes|CanonicalRequestBytes)"\s*:\s*)"(?:[^"\\]|\\.)*"/g
+const SIGNING_DETAIL = /("(?:StringToSign|CanonicalRequest|StringToSignBytes|CanonicalRequestBytes)"[ \t]{0,8}:[ \t]{0,8})"(?:[^"\\]|\\.)*"/g
 
 /**
  * What every pattern above needs somewhere in a line (each starts with `e` then `w` or `y`, or holds one of these

@@ -1,4 +1,5 @@
 // The log scrubber: tokens, signatures, policies and keys become [redacted], and every line stays valid JSON.
+import fc from 'fast-check'
 import t from 'tap'
 import { createLogScrubber } from '../src/log-redaction.js'
 import { tokenFor } from './helper.js'
@@ -42,5 +43,65 @@ t.test('ordinary lines are left alone', (t) => {
   t.equal(scrub(line), line)
   const headers = `${JSON.stringify({ responseHeaders: { 'content-security-policy': "default-src 'self'", 'referrer-policy': 'no-referrer', 'cross-origin-opener-policy': 'same-origin' } })}\n`
   t.equal(scrub(headers), headers, 'header names ending in -policy are not policies')
+  t.end()
+})
+
+t.test('prose and ids that merely look like secrets are left alone', (t) => {
+  const lines = [
+    { msg: 'Using the embedded development S3 store (s3rver). It enforces NO upload policy and checks no signature: size and type limits are enforced only by filegate\'s confirm.' },
+    { msg: 'signature: invalid', detail: 'Credential: missing' },
+    { url: '/files/eyAbcdefghijklmnopqrstuvwxyz0123456789abcdef', statusCode: 404 },
+    { url: '/files/ewAbcdefghijklmnopqrstuvwxyz0123456789abcdef/everyday-eyewear-review', statusCode: 404 },
+  ]
+  for (const object of lines) {
+    const line = `${JSON.stringify(object)}\n`
+    t.equal(scrub(line), line, JSON.stringify(object))
+  }
+  t.end()
+})
+
+/** The best of five runs, in milliseconds: the least disturbed by whatever else the machine is doing. */
+function bestOfFive (line: string): number {
+  let best = Number.POSITIVE_INFINITY
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now()
+    scrub(line)
+    best = Math.min(best, performance.now() - start)
+  }
+  return best
+}
+
+const SIXTEEN_KIB = 16 * 1024
+/** A request line whose URL is `unit` repeated to 16 KiB, as anyone can send without a token. */
+const lineOf = (unit: string) => `${JSON.stringify({ level: 30, msg: 'request', url: unit.repeat(Math.ceil(SIXTEEN_KIB / unit.length)).slice(0, SIXTEEN_KIB) })}\n`
+/** Linear patterns scrub 16 KiB in well under a millisecond here; the quadratic JWT pattern took 650 ms to 3 s. */
+const BUDGET_MS = 10
+
+// Each pattern's worst shapes: runs of what it repeats, with and without the character that would end a match.
+const ADVERSARIAL: Readonly<Record<string, readonly string[]>> = {
+  JWT: ['ey-', 'ey_', 'ey', 'ew-', 'ey.', 'eyJAAAAAAA.', 'eyJAAAAAAA.AA.', 'eyJAAAAAAA.AA'],
+  BEARER: ['Bearer ', 'Bearer\t', 'bearer-', 'Bearer Bearer', 'Bearer  !'],
+  BASE64_JSON: ['eyJ', 'eyJ+', 'eyJ/', 'eyJ-', 'eyJA=', 'eyJ' + 'A'.repeat(28) + '!'],
+  SIGNED_PARAMETER: ['Signature=', 'Signature:', 'Signature\\', 'Signature\\"', 'X-Amz-Signature=a', 'Policy=' + 'A'.repeat(15) + '!', 'Credential  =  ', 'Signature' + ' '.repeat(40)],
+  SIGNING_DETAIL: ['"StringToSign":"', '"StringToSign":"\\', '"CanonicalRequest":  "a', '"StringToSign"' + ' '.repeat(20)],
+}
+
+for (const [pattern, units] of Object.entries(ADVERSARIAL)) {
+  t.test(`${pattern}: adversarial 16 KiB inputs are scrubbed in linear time`, (t) => {
+    for (const unit of units) {
+      const ms = bestOfFive(lineOf(unit))
+      t.ok(ms < BUDGET_MS, `${JSON.stringify(unit)} × 16 KiB scrubbed in ${ms.toFixed(2)} ms (budget ${BUDGET_MS} ms)`)
+    }
+    t.end()
+  })
+}
+
+t.test('random 16 KiB mixtures of every pattern\'s pieces are scrubbed in linear time', (t) => {
+  const pieces = ['e', 'ey', 'ew', 'eyJ', 'A', '0', '-', '_', '.', '=', '+', '/', '%', '"', '\\', ' ', '\t', ':', 'Bearer', 'Signature', 'Policy', 'Credential', '"StringToSign"']
+  fc.assert(fc.property(fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 8 }), (unit) => {
+    const ms = bestOfFive(lineOf(unit.join('')))
+    if (ms >= BUDGET_MS) throw new Error(`${JSON.stringify(unit.join(''))} × 16 KiB took ${ms.toFixed(2)} ms`)
+  }), { numRuns: 200 })
+  t.pass('200 random shapes each scrubbed within the budget')
   t.end()
 })
