@@ -3,14 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
+import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import {
   ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FilePageSchema, IdParamsSchema, ListQuerySchema,
   SharingBodySchema, UploadGrantSchema, UploadUrlBodySchema,
 } from '../schemas/files-api.js'
 
-const RecordRef = Type.Ref('FileRecord')
-const security = [{ bearerAuth: [] }]
-const commonErrors = { 400: ErrorRef, 401: ErrorRef, 503: ErrorRef, 504: ErrorRef }
+const security = BEARER_SECURITY
+const commonErrors = COMMON_ERRORS
 
 const files: FastifyPluginAsyncTypebox = async (app) => {
   // Every route needs a valid token, except that a download may come without one (public files only).

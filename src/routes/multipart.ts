@@ -3,15 +3,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
+import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import { IdParamsSchema, ListQuerySchema } from '../schemas/files-api.js'
 import {
   CreateMultipartBodySchema, MultipartCreatedSchema, MultipartPageSchema, MultipartStatusSchema, SignedPartsSchema, SignPartsBodySchema,
 } from '../schemas/multipart-api.js'
 
-const RecordRef = Type.Ref('FileRecord')
-const security = [{ bearerAuth: [] }]
+const security = BEARER_SECURITY
 const tags = ['multipart']
-const commonErrors = { 400: ErrorRef, 401: ErrorRef, 503: ErrorRef, 504: ErrorRef }
+const commonErrors = COMMON_ERRORS
 
 const multipart: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onRequest', app.authenticateUnlessAnonymous)
