@@ -167,6 +167,11 @@ pid file = $DIR/run/\$name.pid
 rgw frontends = beast endpoint=127.0.0.1:$PORT
 rgw data = $DIR/rgw
 rgw enable usage log = false
+# Deleted objects' data (a multipart object's parts, any object over 4 MiB) is freed by the garbage collector, after
+# 2 h by default: the 2 GiB in-memory OSD fills with big uploads (the multipart tests, the bench) and every write then
+# stalls. Collect after 10 s instead.
+rgw gc obj min wait = 10
+rgw gc processor period = 10
 log file = $DIR/log/\$name.log
 pid file = $DIR/run/\$name.pid
 admin socket = $DIR/run/\$name.asok
