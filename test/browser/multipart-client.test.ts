@@ -183,9 +183,10 @@ t.test('the page reloaded mid-upload: choosing the same file again resumes it an
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.same(held, [1, 3], 'before the reload S3 holds parts 1 and 3')
-  reloaded = true
   await page.reload()
   await page.waitForSelector('body[data-ready="true"]')
+  // Only now: retries the old page made while it was being unloaded still fail, as they would have.
+  reloaded = true
   await page.fill('#token', tokenFor('carol'))
   await chooseGeneratedFile(page, size, 1234567891, 'resumed.bin')
 
