@@ -149,7 +149,7 @@ t.test('durations accept seconds and ms, s, m, h, d suffixes', (t) => {
   const cases: Array<[string, number]> = [['90', 90], ['90s', 90], ['15m', 900], ['24h', 86400], ['7d', 604800], ['1500ms', 2], ['1', 1]]
   for (const [text, seconds] of cases) {
     t.equal(parseDurationSeconds(text), seconds, `parseDurationSeconds(${text})`)
-    t.equal(loadConfig({ UPLOAD_URL_EXPIRES: text, ORPHAN_TTL: '30d' }).uploads.urlExpiresSeconds, seconds, `UPLOAD_URL_EXPIRES=${text}`)
+    t.equal(loadConfig({ UPLOAD_URL_EXPIRES: text, ORPHAN_TTL: '30d', MULTIPART_TTL: '30d' }).uploads.urlExpiresSeconds, seconds, `UPLOAD_URL_EXPIRES=${text}`)
   }
   t.equal(loadConfig({ ORPHAN_TTL: '7d' }).uploads.orphanTtlSeconds, 604800)
   t.same(loadConfig({ DOWNLOAD_URL_EXPIRES: '90', DOWNLOAD_URL_MAX_EXPIRES: '24h' }).downloads, { urlExpiresSeconds: 90, maxUrlExpiresSeconds: 86400 })
