@@ -1,4 +1,4 @@
-# filegate's image: bundle the TypeScript into one file in a build stage, then run dist/ on production dependencies only, as the non-root node user.
+# filegate's image: bundle the server (and the browser client) in a build stage, then run dist/ on production dependencies only, as the non-root node user.
 FROM node:22.22.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -6,6 +6,7 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY client ./client
 RUN npm run build
 
 FROM node:22.22.0-bookworm-slim

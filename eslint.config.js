@@ -6,8 +6,8 @@ import tseslint from 'typescript-eslint'
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.rgw/', '.data/', 'scratch/', 'test/artifacts/', 'examples/**/*.bundle.js'] },
   js.configs.recommended,
-  // The example page is plain JavaScript that runs in browsers.
-  { files: ['examples/browser/**/*.js'], languageOptions: { globals: globals.browser } },
+  // The example page and the browser client run in browsers.
+  { files: ['examples/browser/**/*.js', 'client/src/**/*.ts'], languageOptions: { globals: globals.browser } },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -9,6 +9,7 @@ import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObj
 import { createSigner } from 'fast-jwt'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { driveFlows, driveRoutes, parseGrant, uploadFlow, type LoadResult, type RequestShape } from './load.js'
+import { closeConnections, uploadThroughFilegate, uploadWithSdk, type MultipartRun } from './multipart.js'
 import { mb, median, ms, pairedRatios, ratio, renderTable, spread, type Row } from './report.js'
 import { BUILD_DIR, buildForBench, cpuSeconds, FILEGATE_ENTRY, freePort, pinProcess, productionNodeOptions, ROOT, rssBytes, startServer, type Server } from './servers.js'
 import type { SigningRates } from './signing.js'
@@ -21,6 +22,8 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    'multipart-only': { type: 'boolean', default: false },
+    'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
@@ -31,12 +34,15 @@ const ROUNDS = bounded('rounds', 1, 10)
 const SECONDS = bounded('seconds', 1, 60)
 const CONNECTIONS = bounded('connections', 1, 256)
 const USERS = bounded('users', 1, 10_000)
+const MULTIPART_MIB = bounded('multipart-mib', 0, 4096)
+/** Parts in flight at once, on both sides of the multipart figure (the browser client's default). */
+const MULTIPART_PARALLEL = 4
 const MEMORY_SECONDS = flags.long ? 60 : 2 * SECONDS
 const FLOW_CONCURRENCY = 8
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 
-function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users', min: number, max: number): number {
+function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users' | 'multipart-mib', min: number, max: number): number {
   const value = Number(flags[name])
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`)
   return value
@@ -71,6 +77,7 @@ let stopping = false
 async function cleanUp (): Promise<void> {
   if (stopping) return
   stopping = true
+  closeConnections()
   await Promise.all(servers.map((s) => s.stop()))
   if (admin !== undefined && s3 !== undefined && s3.source.startsWith('TEST_S3_ENDPOINT') && bucket !== '') await emptyAndDelete(admin, bucket).catch(() => undefined)
   admin?.destroy()
@@ -104,7 +111,8 @@ function filegateEnv (store: BenchS3, port: number): NodeJS.ProcessEnv {
     AWS_ACCESS_KEY_ID: store.accessKeyId,
     AWS_SECRET_ACCESS_KEY: store.secretAccessKey,
     JWT_SECRET,
-    MAX_FILE_SIZE: '1MiB',
+    // Large enough for the multipart figure; every grant of the other figures declares its size.
+    MAX_FILE_SIZE: '4GiB',
     // Per-owner rate limits stay on (their cost is part of the path) but high enough never to answer 429 here.
     RATE_LIMIT_MAX: '1000000',
   }
@@ -146,6 +154,12 @@ async function run (): Promise<void> {
   if (filegate === undefined) throw new Error('filegate did not start')
   servers.push(filegate)
   progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
+
+  if (flags['multipart-only']) {
+    const multipart = await measureMultipart(filegate)
+    process.stdout.write(`${renderMultipart(multipart)}\n`)
+    return
+  }
 
   // One file per user, through the real flow, for the download and record routes.
   if (!flags.quick) progress(`seeding ${USERS} files (one per user)`)
@@ -225,17 +239,59 @@ async function run (): Promise<void> {
     memory.push(rssBytes(filegate.pid))
   }
 
+  const multipart = flags.quick || MULTIPART_MIB === 0 ? undefined : await measureMultipart(filegate)
+
   let profile: Profiled | undefined
   if (flags.profile) profile = await profileUploadUrl(s3)
 
   const loadAfter = loadavg()
   const report = buildReport({ names, results, signingRates, readyMs, memory, loadAfter })
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ...report.json, ...(profile !== undefined && { profile }) }, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ ...report.json, ...(multipart !== undefined && { multipart }), ...(profile !== undefined && { profile }) }, null, 2)}\n`)
   } else {
     process.stdout.write(`${report.text}\n`)
+    if (multipart !== undefined) process.stdout.write(`\n${renderMultipart(multipart)}\n`)
     if (profile !== undefined) printProfile(profile)
   }
+}
+
+interface MultipartFigure { readonly bytes: number, readonly partSize: number, readonly parallel: number, readonly filegate: MultipartRun[], readonly sdk: MultipartRun[] }
+
+/**
+ * One upload of MULTIPART_MIB through filegate's API and one with the SDK's own multipart calls per round, in alternating
+ * order, same bytes, part size (filegate's choice) and concurrency. Each object is deleted before the next run.
+ */
+async function measureMultipart (filegate: Server): Promise<MultipartFigure> {
+  if (admin === undefined) throw new Error('no S3 client')
+  const bytes = new Uint8Array(MULTIPART_MIB * 1024 * 1024)
+  for (let i = 0; i < bytes.length; i += 65536) bytes.set(randomBytes(Math.min(65536, bytes.length - i)), i)
+  const runs: MultipartFigure = { bytes: bytes.length, partSize: 0, parallel: MULTIPART_PARALLEL, filegate: [], sdk: [] }
+  let partSize = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? ['filegate', 'sdk'] as const : ['sdk', 'filegate'] as const) {
+      progress(`round ${round + 1}/${ROUNDS}: multipart upload of ${MULTIPART_MIB} MiB, ${side === 'filegate' ? 'through filegate' : 'raw SDK'}`)
+      if (side === 'filegate') {
+        const run = await uploadThroughFilegate(filegate.base, tokenOf(round), bytes, MULTIPART_PARALLEL)
+        partSize = run.partSize
+        runs.filegate.push(run)
+      } else {
+        // The first round may run the SDK first: filegate's part size for this size is 8 MiB up to 80,000 MiB.
+        runs.sdk.push(await uploadWithSdk(admin, bucket, bytes, partSize === 0 ? 8 * 1024 * 1024 : partSize, MULTIPART_PARALLEL))
+      }
+      await sleep(500)
+    }
+  }
+  return { ...runs, partSize }
+}
+
+function renderMultipart (figure: MultipartFigure): string {
+  const rate = (runs: MultipartRun[]) => runs.map((r) => r.mibPerSecond)
+  const seconds = (runs: MultipartRun[]) => `${median(runs.map((r) => r.seconds)).toFixed(2)} s`
+  const title = `multipart upload of ${figure.bytes / 1024 / 1024} MiB (${figure.partSize / 1024 / 1024} MiB parts, ${figure.parallel} at a time)`
+  return renderTable([title, 'MiB/s median (min–max)', 'time (median)', 'ratio (MiB/s)'], [
+    ['raw SDK: CreateMultipartUpload, UploadPart, Complete', spread(rate(figure.sdk)), seconds(figure.sdk), '1.00× raw SDK'],
+    ['filegate API: create, sign, PUT parts, complete', spread(rate(figure.filegate)), seconds(figure.filegate), ratio(pairedRatios(rate(figure.filegate), rate(figure.sdk)), 'raw SDK')],
+  ])
 }
 
 function measureSigningInChild (): SigningRates {

@@ -1,7 +1,10 @@
-// npm run build: bundles src/server.ts and what it imports into dist/server.js, the file production runs.
-import { rmSync } from 'node:fs'
+// npm run build: bundles src/server.ts into dist/server.js, the file production runs, and the browser client into dist/client/.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { bundleClient } from './client-bundle.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -10,9 +13,21 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
  * memory. Left outside, and loaded from node_modules at run time: packages that read their own files
  * (@fastify/swagger-ui's static assets) and the embedded store, a dev dependency production never loads.
  */
-export const EXTERNAL = ['@fastify/swagger-ui', 's3rver'] as const
+export const EXTERNAL = ['@fastify/swagger-ui', 's3rver', 'esbuild'] as const
 
-export async function buildBundle (outdir: string): Promise<void> {
+/**
+ * The browser client beside the server (the demo page serves it from there), and with `declarations` its types under
+ * client/types/ for frontends that import it.
+ */
+export async function buildClient (outdir: string, declarations: boolean): Promise<void> {
+  mkdirSync(outdir, { recursive: true })
+  for (const [name, contents] of await bundleClient()) writeFileSync(join(outdir, name), contents)
+  if (!declarations) return
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'client'), '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', join(outdir, 'types')], { cwd: ROOT, encoding: 'utf8' })
+  if (tsc.status !== 0) throw new Error(`the client's declarations failed:\n${tsc.stdout}${tsc.stderr}`)
+}
+
+export async function buildBundle (outdir: string, { declarations = false }: { declarations?: boolean } = {}): Promise<void> {
   rmSync(outdir, { recursive: true, force: true })
   await build({
     absWorkingDir: ROOT,
@@ -34,6 +49,7 @@ export async function buildBundle (outdir: string): Promise<void> {
     // Bundled CommonJS packages call require() for Node's own modules, which an ES module does not have.
     banner: { js: "import { createRequire as __filegateCreateRequire } from 'node:module'; const require = __filegateCreateRequire(import.meta.url);" },
   })
+  await buildClient(join(outdir, 'client'), declarations)
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await buildBundle(process.argv[2] ?? 'dist')
+if (import.meta.url === `file://${process.argv[1]}`) await buildBundle(process.argv[2] ?? 'dist', { declarations: true })

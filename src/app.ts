@@ -10,6 +10,7 @@ import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
 import rateLimit from './plugins/rate-limit.js'
 import securityHeaders from './plugins/security-headers.js'
@@ -17,6 +18,8 @@ import storage from './plugins/storage.js'
 import uploads from './plugins/uploads.js'
 import demo from './routes/demo.js'
 import files from './routes/files.js'
+import multipartRoutes from './routes/multipart.js'
+import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
 
@@ -97,12 +100,15 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
   await app.register(uploads, { config })
+  await app.register(multipart, { config })
   await app.register(cleanup, { config })
   await app.register(auth, { jwt: config.jwt })
   await app.register(optionalAuth)
   await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(health)
   await app.register(files)
+  await app.register(multipartRoutes)
+  await app.register(multipartS3Routes)
   if (config.demoPage) await app.register(demo, { uploads: config.uploads, developmentToken: options.developmentToken })
   return app
 }

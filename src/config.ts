@@ -25,7 +25,7 @@ export const EnvSchema = Type.Object({
   EMBEDDED_S3_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 4568, description: 'the port of the embedded development store, 0 to 65535' }),
   EMBEDDED_S3_DIR: Type.String({ minLength: 1, default: '.data/s3', description: 'where the embedded development store keeps its files' }),
 
-  MAX_FILE_SIZE: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|KiB|MiB|GiB)?$', default: '10MiB', description: 'the largest upload, in bytes or with B, KB, MB, GB, KiB, MiB or GiB' }),
+  MAX_FILE_SIZE: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$', default: '10MiB', description: 'the largest upload, in bytes or with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB' }),
   ALLOWED_CONTENT_TYPES: Type.String({ pattern: '^\\s*([a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*(,\\s*[a-z0-9!#$&^_.+-]+/([a-z0-9!#$&^_.+-]+|\\*)\\s*)*)?$', default: '', description: 'a comma list of content types such as image/png or image/*; empty allows any type' }),
   UPLOAD_PREFIX: Type.String({ pattern: '^(?!_filegate/)((?!\\.{1,2}/)[A-Za-z0-9._-]+/)+$', default: 'uploads/', description: 'the key prefix of uploads: path segments ending in a slash, not under _filegate/' }),
   UPLOAD_KEY_LAYOUT: Type.Union([Type.Literal('date'), Type.Literal('owner')], { default: 'date', description: 'date (<prefix>yyyy/mm/dd/<id><ext>) or owner (<prefix><owner>/<id><ext>)' }),
@@ -33,6 +33,7 @@ export const EnvSchema = Type.Object({
   DOWNLOAD_URL_EXPIRES: duration('the default lifetime of a download URL', '5m'),
   DOWNLOAD_URL_MAX_EXPIRES: duration('the longest download URL a caller may ask for, at most 7 d', '1h'),
   ORPHAN_TTL: duration('the age after which an unconfirmed upload is deleted; longer than UPLOAD_URL_EXPIRES', '24h'),
+  MULTIPART_TTL: duration('the age after which an unfinished multipart upload is aborted by cleanup and can no longer be completed; longer than UPLOAD_URL_EXPIRES', '7d'),
   MAX_FILES_PER_OWNER: Type.Integer({ minimum: 0, maximum: 1000000000, default: 0, description: 'the most confirmed files one owner may keep, checked at upload-url and at confirm; 0 means no limit' }),
 
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
@@ -79,6 +80,8 @@ export interface Config {
     readonly layout: 'date' | 'owner'
     readonly urlExpiresSeconds: number
     readonly orphanTtlSeconds: number
+    /** Unfinished multipart uploads older than this are aborted by cleanup, and can no longer be completed. */
+    readonly multipartTtlSeconds: number
     /** The most files one owner may keep; 0 means no limit. */
     readonly maxFilesPerOwner: number
   }
@@ -116,7 +119,11 @@ const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_AC
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
-const unitBytes: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }
+const unitBytes: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }
+/** The largest object S3 stores, and so the largest multipart upload. */
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 4
+/** The most one POST upload (or one part) may carry. */
+export const MAX_POST_SIZE = 5 * 1024 ** 3
 
 /** Parses `90`, `90s`, `15m`, `24h`, `7d` into whole seconds. */
 export function parseDurationSeconds (text: string): number {
@@ -126,7 +133,7 @@ export function parseDurationSeconds (text: string): number {
 }
 
 function parseBytes (text: string): number {
-  const match = /^([0-9]+)(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(text)
+  const match = /^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/.exec(text)
   if (match === null) throw new ConfigError([`"${text}" is not a size`])
   return Number(match[1]) * (unitBytes[match[2] ?? 'B'] ?? 1)
 }
@@ -186,6 +193,7 @@ function toConfig (env: Env): Config {
   const downloadExpires = parseDurationSeconds(env.DOWNLOAD_URL_EXPIRES)
   const downloadMax = parseDurationSeconds(env.DOWNLOAD_URL_MAX_EXPIRES)
   const orphanTtl = parseDurationSeconds(env.ORPHAN_TTL)
+  const multipartTtl = parseDurationSeconds(env.MULTIPART_TTL)
   const cleanupInterval = parseDurationSeconds(env.CLEANUP_INTERVAL)
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
@@ -197,8 +205,9 @@ function toConfig (env: Env): Config {
   if (orphanTtl <= uploadExpires) problems.push('ORPHAN_TTL must be longer than UPLOAD_URL_EXPIRES, or live uploads would be deleted')
   if (cleanupInterval > SEVEN_DAYS) problems.push('CLEANUP_INTERVAL must be at most 7 d')
   if (cleanupLookback < 1) problems.push('CLEANUP_LOOKBACK must be at least 1 s')
-  // 5 GiB is the most one POST may carry.
-  if (maxFileSize < 1 || maxFileSize > 5 * 1024 ** 3) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 GiB')
+  // 5 TiB is the largest object S3 stores; above 5 GiB (the most one POST may carry) only multipart uploads are offered.
+  if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
+  if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
@@ -232,6 +241,7 @@ function toConfig (env: Env): Config {
       layout: env.UPLOAD_KEY_LAYOUT,
       urlExpiresSeconds: uploadExpires,
       orphanTtlSeconds: orphanTtl,
+      multipartTtlSeconds: multipartTtl,
       maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
     rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow },

@@ -47,6 +47,7 @@ const DEFAULTS: Config = {
     layout: 'date',
     urlExpiresSeconds: 15 * 60,
     orphanTtlSeconds: 24 * 3600,
+    multipartTtlSeconds: 7 * 86400,
     maxFilesPerOwner: 0,
   },
   rateLimit: { enabled: true, max: 60, windowSeconds: 60 },
@@ -148,7 +149,7 @@ t.test('durations accept seconds and ms, s, m, h, d suffixes', (t) => {
   const cases: Array<[string, number]> = [['90', 90], ['90s', 90], ['15m', 900], ['24h', 86400], ['7d', 604800], ['1500ms', 2], ['1', 1]]
   for (const [text, seconds] of cases) {
     t.equal(parseDurationSeconds(text), seconds, `parseDurationSeconds(${text})`)
-    t.equal(loadConfig({ UPLOAD_URL_EXPIRES: text, ORPHAN_TTL: '30d' }).uploads.urlExpiresSeconds, seconds, `UPLOAD_URL_EXPIRES=${text}`)
+    t.equal(loadConfig({ UPLOAD_URL_EXPIRES: text, ORPHAN_TTL: '30d', MULTIPART_TTL: '30d' }).uploads.urlExpiresSeconds, seconds, `UPLOAD_URL_EXPIRES=${text}`)
   }
   t.equal(loadConfig({ ORPHAN_TTL: '7d' }).uploads.orphanTtlSeconds, 604800)
   t.same(loadConfig({ DOWNLOAD_URL_EXPIRES: '90', DOWNLOAD_URL_MAX_EXPIRES: '24h' }).downloads, { urlExpiresSeconds: 90, maxUrlExpiresSeconds: 86400 })
@@ -161,13 +162,19 @@ t.test('durations accept seconds and ms, s, m, h, d suffixes', (t) => {
   assertRefused(t, { UPLOAD_URL_EXPIRES: '0' }, ['UPLOAD_URL_EXPIRES'], 'a zero upload grant')
   assertRefused(t, { DOWNLOAD_URL_MAX_EXPIRES: '8d' }, ['DOWNLOAD_URL_MAX_EXPIRES'], 'downloads over the SigV4 limit')
   assertRefused(t, { DOWNLOAD_URL_EXPIRES: '2h' }, ['DOWNLOAD_URL_EXPIRES'], 'a default download lifetime over the maximum')
+  assertRefused(t, { MULTIPART_TTL: '15m' }, ['MULTIPART_TTL'], 'unfinished multipart uploads aborted while their part URLs are still valid')
+  assertRefused(t, { MULTIPART_TTL: 'a week' }, ['MULTIPART_TTL'], 'a multipart TTL that is not a duration')
+  t.equal(loadConfig({ MULTIPART_TTL: '2d' }).uploads.multipartTtlSeconds, 172800, 'MULTIPART_TTL in seconds')
   t.end()
 })
 
 t.test('MAX_FILE_SIZE accepts bytes and decimal or binary units', (t) => {
-  const cases: Array<[string, number]> = [['10MiB', 10485760], ['1', 1], ['500B', 500], ['1KB', 1000], ['2KiB', 2048], ['3MB', 3e6], ['1GB', 1e9], ['5GiB', 5 * 1024 ** 3]]
+  const cases: Array<[string, number]> = [
+    ['10MiB', 10485760], ['1', 1], ['500B', 500], ['1KB', 1000], ['2KiB', 2048], ['3MB', 3e6], ['1GB', 1e9], ['5GiB', 5 * 1024 ** 3],
+    ['6GiB', 6 * 1024 ** 3], ['2TB', 2e12], ['5TiB', 5 * 1024 ** 4],
+  ]
   for (const [text, bytes] of cases) t.equal(loadConfig({ MAX_FILE_SIZE: text }).uploads.maxFileSize, bytes, `${text} = ${bytes}`)
-  for (const text of ['0', '6GiB', '10mb', '10 MiB', '1.5MB', '-1', 'big']) assertRefused(t, { MAX_FILE_SIZE: text }, ['MAX_FILE_SIZE'], `MAX_FILE_SIZE=${text}`)
+  for (const text of ['0', '6TiB', '5497558138881', '10mb', '10 MiB', '1.5MB', '-1', 'big']) assertRefused(t, { MAX_FILE_SIZE: text }, ['MAX_FILE_SIZE'], `MAX_FILE_SIZE=${text}`)
   t.end()
 })
 

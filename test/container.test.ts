@@ -282,6 +282,10 @@ t.test('the built entry runs with production dependencies, answers its healthche
   const finalCopies = finalOf('COPY').map((i) => i.args)
   t.ok(finalCopies.includes('examples ./examples'), 'the final stage copies the example page beside dist/')
   t.equal((await fetch(`http://127.0.0.1:${port}/demo`).catch(() => undefined))?.status, 200, 'with DEMO_PAGE=true the built entry serves /demo')
+  for (const name of ['filegate-client.js', 'filegate-md5-worker.js']) {
+    const served = await fetch(`http://127.0.0.1:${port}/demo/${name}`).then(async (r) => Buffer.from(await r.arrayBuffer()), () => Buffer.alloc(0))
+    t.ok(served.length > 0 && served.equals(readFileSync(join(dirname(entry), 'client', name))), `and the browser client's ${name} that npm run build wrote beside it`)
+  }
 
   // The healthcheck commands themselves, pointed at this port, must pass too.
   const checks = { Dockerfile: dockerHealthcheckCommand, 'docker-compose.yml': healthcheckCommand(service('filegate'), 'filegate').slice(1) }

@@ -1,11 +1,10 @@
 // @ts-check
-// filegate's example upload page: grant, POST straight to S3 with progress, confirm; then list, download and delete, with failures in words.
+// filegate's example upload page: uploads through the browser client (one POST, or resumable parts for large files), then lists, downloads and deletes, with failures in words.
+import { upload as uploadFile, UploadError } from './filegate-client.js'
 
-/** @typedef {{ url: string, key: string, fields: Record<string, string>, expires_in: number, max_size: number, file_id: string }} Grant */
 /** @typedef {{ id: string, key: string, filename: string, content_type: string, size: number, created_at: string }} FileRecord */
 /** @typedef {{ items: FileRecord[], next_cursor: string | null }} FilePage */
 /** @typedef {{ token: string | null, max_file_size: number | null, allowed_content_types: string[] }} Settings */
-/** @typedef {{ status: number, body: string }} S3Answer */
 
 /** A failure a person can act on; its message is shown as it is. */
 class Failure extends Error {}
@@ -138,50 +137,39 @@ function earlyProblem (file) {
 }
 
 /**
- * POSTs the form to S3 with XMLHttpRequest, which (unlike fetch) reports upload progress.
- * Every field first, the file last: S3 ignores fields after the file.
- * @param {Grant} grant
+ * Says why S3 did not take the file, from its answer when the browser may read it, or from what the page knows when not.
+ * @param {UploadError} error a 'storage' failure
  * @param {File} file
- * @param {(fraction: number) => void} onProgress
- * @returns {Promise<S3Answer>}
  */
-function postToS3 (grant, file, onProgress) {
-  return new Promise((resolve) => {
-    const form = new FormData()
-    for (const [name, value] of Object.entries(grant.fields)) form.append(name, value)
-    form.append('file', file)
-    const request = new XMLHttpRequest()
-    request.open('POST', grant.url)
-    request.upload.addEventListener('progress', (event) => { if (event.lengthComputable) onProgress(event.loaded / event.total) })
-    request.addEventListener('load', () => resolve({ status: request.status, body: request.responseText }))
-    // S3 sends its error answers without CORS headers, so the browser hides them: a refusal and a network failure both end here.
-    request.addEventListener('error', () => resolve({ status: 0, body: '' }))
-    request.addEventListener('abort', () => resolve({ status: 0, body: '' }))
-    request.send(form)
-  })
+function describeS3Failure (error, file) {
+  const code = error.code
+  const detail = code === '' ? '' : error.message
+  const name = quoted(file.name)
+  const maxSize = error.maxSize
+  if (code === 'EntityTooLarge' || (code === '' && maxSize !== undefined && file.size > maxSize)) {
+    return `S3 refused ${name}: it is too large (${formatBytes(file.size)}); the largest file allowed is ${formatBytes(maxSize ?? 0)}.`
+  }
+  if (/expired/i.test(detail) || (code === '' && error.expiresAt !== undefined && Date.now() >= error.expiresAt)) return `The upload URL expired before ${name} reached S3: upload it again.`
+  if (code !== '') return `S3 refused ${name}: ${detail || code}.`
+  if (error.status === 0) {
+    return `S3 refused ${name}, or the network failed: the browser cannot tell which, because S3 sends its errors without CORS headers. Check the connection and try again.`
+  }
+  return `S3 refused ${name} (HTTP ${error.status}).`
 }
 
 /**
- * Says why S3 did not take the file, from its answer when the browser may read it, or from what the page knows when not.
- * @param {S3Answer} answer
+ * A failure of the browser client, in words.
+ * @param {unknown} error
  * @param {File} file
- * @param {Grant} grant
- * @param {number} expiresAt
  */
-function describeS3Failure (answer, file, grant, expiresAt) {
-  const xml = answer.body === '' ? null : new DOMParser().parseFromString(answer.body, 'application/xml')
-  const code = xml?.querySelector('Code')?.textContent ?? ''
-  const detail = xml?.querySelector('Message')?.textContent ?? ''
-  const name = quoted(file.name)
-  if (code === 'EntityTooLarge' || (code === '' && file.size > grant.max_size)) {
-    return `S3 refused ${name}: it is too large (${formatBytes(file.size)}); the largest file allowed is ${formatBytes(grant.max_size)}.`
+function describeUploadFailure (error, file) {
+  if (!(error instanceof UploadError)) return `Something went wrong: ${String(error)}`
+  switch (error.kind) {
+    case 'api': return describeApiError({ code: error.code, message: error.message }, error.status, file)
+    case 'storage': return describeS3Failure(error, file)
+    case 'aborted': return `Cancelled; ${quoted(file.name)} was not uploaded.`
+    default: return 'filegate could not be reached: check the network and that the server is running.'
   }
-  if (/expired/i.test(detail) || (code === '' && Date.now() >= expiresAt)) return `The upload URL expired before ${name} reached S3: upload it again.`
-  if (code !== '') return `S3 refused ${name}: ${detail || code}.`
-  if (answer.status === 0) {
-    return `S3 refused ${name}, or the network failed: the browser cannot tell which, because S3 sends its errors without CORS headers. Check the connection and try again.`
-  }
-  return `S3 refused ${name} (HTTP ${answer.status}).`
 }
 
 // ---------- one upload ----------
@@ -204,9 +192,16 @@ function uploadRow (/** @type {File} */ file) {
   bar.value = 0
   const status = document.createElement('p')
   status.className = 'status'
-  item.append(head, bar, status)
+  const cancel = document.createElement('button')
+  cancel.type = 'button'
+  cancel.className = 'secondary cancel'
+  cancel.textContent = 'Cancel'
+  const stop = new AbortController()
+  cancel.addEventListener('click', () => stop.abort())
+  item.append(head, bar, status, cancel)
   uploadList.prepend(item)
   return {
+    signal: stop.signal,
     /** @param {number} fraction */
     progress (fraction) {
       const value = Math.floor(fraction * 100)
@@ -216,14 +211,24 @@ function uploadRow (/** @type {File} */ file) {
     /** @param {string} text */
     status (text) { status.textContent = text },
     /** @param {string} text */
-    done (text) { item.classList.add('done'); status.textContent = text },
+    done (text) { item.classList.add('done'); status.textContent = text; cancel.remove() },
     /** @param {string} text */
-    failed (text) { item.classList.add('failed'); status.textContent = text },
+    failed (text) { item.classList.add('failed'); status.textContent = text; cancel.remove() },
   }
 }
 
+/** What the client is doing, as the status line says it. */
+const STAGES = {
+  hashing: 'Computing the file\u2019s checksum…',
+  granting: 'Asking filegate for an upload URL…',
+  resuming: 'Resuming the unfinished upload of this file…',
+  uploading: 'Uploading to S3…',
+  completing: 'Completing the upload with filegate…',
+  confirming: 'Confirming with filegate…',
+}
+
 /**
- * The documented flow: grant, POST to S3 (fields first, file last), confirm.
+ * One file through the browser client: a POST grant for small files, resumable parts (4 at a time) for large ones.
  * @param {File} file
  * @param {ReturnType<typeof uploadRow>} row
  */
@@ -233,25 +238,26 @@ async function upload (file, row) {
     const problem = earlyProblem(file)
     if (problem !== undefined) throw new Failure(problem)
   }
-  row.status('Asking filegate for an upload URL…')
-  // Declaring the size makes filegate refuse a file that is too large before any byte moves, and tightens the policy S3 enforces.
-  const request = { filename: file.name, ...(file.type !== '' && { content_type: file.type }), ...(early && { size: file.size }) }
-  const grant = /** @type {Grant} */ (await callApi('/files/upload-url', { method: 'POST', body: JSON.stringify(request) }, file))
-  const expiresAt = Date.now() + grant.expires_in * 1000
-  if (early && file.size > grant.max_size) throw new Failure(`${quoted(file.name)} is too large (${formatBytes(file.size)}): the largest file allowed is ${formatBytes(grant.max_size)}.`)
-
-  row.status('Uploading to S3…')
-  const answer = await postToS3(grant, file, (fraction) => {
-    row.progress(fraction)
-    if (fraction >= 1) row.status('Sent; waiting for S3…')
-  })
-  if (answer.status < 200 || answer.status > 299) throw new Failure(describeS3Failure(answer, file, grant, expiresAt))
-  row.progress(1)
-
-  row.status('Confirming with filegate…')
-  const path = grant.key.split('/').map(encodeURIComponent).join('/')
-  const record = /** @type {FileRecord} */ (await callApi(`/files/confirm/${path}`, { method: 'POST' }, file))
-  row.done(`Uploaded and confirmed (${formatBytes(record.size)}, ${record.content_type}).`)
+  if (token() === '') throw new Failure('Paste a token first (step 1).')
+  let stage = ''
+  try {
+    const record = await uploadFile(file, {
+      api,
+      token: token(),
+      // Declaring the size makes filegate refuse a file that is too large before any byte moves, and tightens what S3 enforces.
+      declareSize: early,
+      signal: row.signal,
+      onStage: (next) => { stage = next; row.status(STAGES[next]) },
+      onProgress: ({ loaded, total }) => {
+        row.progress(loaded / total)
+        if (loaded >= total && stage === 'uploading') row.status('Sent; waiting for S3…')
+      },
+    })
+    row.progress(1)
+    row.done(`Uploaded and confirmed (${formatBytes(record.size)}, ${record.content_type}).`)
+  } catch (error) {
+    throw new Failure(describeUploadFailure(error, file))
+  }
 }
 
 async function uploadChosenFiles () {

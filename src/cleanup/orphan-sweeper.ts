@@ -1,9 +1,11 @@
 // The orphan sweeper: finds uploads that were never confirmed and are older than the orphan age, and deletes them.
 import type { Config } from '../config.js'
+import type { SessionStore } from '../multipart/session-store.js'
 import type { RecordStore } from '../storage/record-store.js'
 import type { ListedObject, ObjectStore } from '../storage/s3.js'
 import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
-import { uploadOwnerOf } from '../uploads/upload-service.js'
+import { uploadOwnerOf } from '../uploads/new-upload.js'
+import { sweepMultipartUploads } from './multipart-sweeper.js'
 
 const DAY_MS = 86_400_000
 /** At most this many failures are described in a summary; all are counted. */
@@ -12,7 +14,8 @@ const MAX_FAILURES_SHOWN = 20
 export interface SweepOptions {
   readonly objects: ObjectStore
   readonly records: RecordStore
-  readonly uploads: Pick<Config['uploads'], 'prefix' | 'layout' | 'urlExpiresSeconds'>
+  readonly sessions: SessionStore
+  readonly uploads: Pick<Config['uploads'], 'prefix' | 'layout' | 'urlExpiresSeconds' | 'multipartTtlSeconds'>
   /** An upload with no record older than this is an orphan; must exceed UPLOAD_URL_EXPIRES. */
   readonly olderThanSeconds: number
   /** Date layout only: the days from `olderThanSeconds` to this much further back are listed, and no others. */
@@ -41,6 +44,8 @@ export interface SweepSummary {
   readonly kept: number
   /** Tombstones of deleted files older than the orphan age, removed (or, in a dry run, that would be). */
   readonly tombstones_removed: number
+  /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
+  readonly multipart_aborted: number
   readonly errors: number
   readonly failures: ReadonlyArray<{ readonly key: string, readonly message: string }>
   /** True when the sweep was stopped before it finished. */
@@ -72,7 +77,7 @@ async function eachLimited<T> (items: readonly T[], limit: number, work: (item: 
  * Listing failures end the sweep (they throw); a failure on one object is counted and the sweep goes on.
  */
 export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary> {
-  const { objects, records, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8 } = options
+  const { objects, records, sessions, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8 } = options
   if (olderThanSeconds <= uploads.urlExpiresSeconds) {
     throw new RangeError(`the orphan age (${olderThanSeconds} s) must be longer than UPLOAD_URL_EXPIRES (${uploads.urlExpiresSeconds} s), or uploads still in progress would be deleted`)
   }
@@ -99,7 +104,9 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       return
     }
     try {
-      if (await records.exists(parsed.id)) {
+      // A completed multipart upload keeps its session until its record is written: asking for the record again after
+      // the session closes the window between the two (its upload was created long ago, so its object looks old).
+      if (await records.exists(parsed.id) || await sessions.exists(parsed.id) || await records.exists(parsed.id)) {
         kept++
         return
       }
@@ -139,6 +146,14 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     } while (token !== undefined)
   }
 
+  const multipart = aborted
+    ? { aborted: 0, stopped: true }
+    : await sweepMultipartUploads({
+      objects, sessions, uploads, olderThanSeconds: uploads.multipartTtlSeconds, dryRun, signal, now, pageSize,
+      fail: (key, error) => { failures.push({ key, message: error instanceof Error ? error.message : String(error) }) },
+    })
+  aborted ||= multipart.stopped
+
   // A tombstone only has to outlive the confirms that were in flight when its file was deleted: the orphan age is ample.
   let tombstones = 0
   let burialToken: string | undefined
@@ -171,6 +186,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     deleted,
     kept,
     tombstones_removed: tombstones,
+    multipart_aborted: multipart.aborted,
     errors: failures.length,
     failures: failures.slice(0, MAX_FAILURES_SHOWN),
     aborted,

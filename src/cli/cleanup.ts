@@ -1,7 +1,8 @@
-// `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]`: deletes orphaned uploads, prints a JSON summary.
+// `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]`: deletes orphaned uploads and aborts stale multipart uploads, prints a JSON summary.
 import { parseArgs } from 'node:util'
 import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
 import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
+import { createSessionStore } from '../multipart/session-store.js'
 import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
 import { createRecordStore } from '../storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
@@ -55,6 +56,7 @@ try {
   const summary = await sweepOrphans({
     objects,
     records: createRecordStore(objects),
+    sessions: createSessionStore(objects),
     uploads: config.uploads,
     olderThanSeconds: olderThan,
     lookbackSeconds: lookback,

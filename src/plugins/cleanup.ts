@@ -1,4 +1,4 @@
-// The in-process orphan sweep: every CLEANUP_INTERVAL (off by default), one sweep at a time, stopped when the app closes.
+// The in-process sweep: every CLEANUP_INTERVAL (off by default), one sweep at a time (orphans, stale multipart uploads, tombstones), stopped when the app closes.
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sweepOrphans, type SweepSummary } from '../cleanup/orphan-sweeper.js'
@@ -38,6 +38,7 @@ export default fp(async function cleanup (app: FastifyInstance, { config }: { co
         last = await sweepOrphans({
           objects: app.storage.objects,
           records: app.storage.records,
+          sessions: app.multipartSessions,
           uploads: config.uploads,
           olderThanSeconds: config.uploads.orphanTtlSeconds,
           lookbackSeconds: config.cleanup.lookbackSeconds,
@@ -70,4 +71,4 @@ export default fp(async function cleanup (app: FastifyInstance, { config }: { co
     clearTimeout(timer)
     await running?.catch(() => undefined)
   })
-}, { name: 'cleanup', dependencies: ['storage'] })
+}, { name: 'cleanup', dependencies: ['storage', 'multipart'] })

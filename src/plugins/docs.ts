@@ -16,6 +16,8 @@ export default fp(async function docs (app: FastifyInstance) {
       },
       tags: [
         { name: 'files', description: 'Uploads, downloads and records; every route needs a Bearer JWT' },
+        { name: 'multipart', description: 'Large and resumable uploads in parts straight to S3 (up to 5 TiB), checked and recorded as a POST upload is' },
+        { name: 'multipart (S3 protocol)', description: 'The multipart calls an S3 client such as Uppy\'s @uppy/aws-s3 makes itself, answered in S3\'s XML (see docs/multipart.md)' },
         { name: 'health', description: 'Liveness and readiness, no token needed' },
       ],
       components: {

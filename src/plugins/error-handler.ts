@@ -1,6 +1,6 @@
 // The error handler: turns every failure into the shared error shape; a 5xx never shows internals.
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { PayloadTooLargeError, RouteNotFoundError, UnsupportedMediaTypeError, ValidationError } from '../errors.js'
 import { ErrorResponseSchema, type ErrorResponse } from '../schemas/error-response.js'
@@ -9,7 +9,7 @@ import { ErrorResponseSchema, type ErrorResponse } from '../schemas/error-respon
 const OWN_CODES = new Set([
   'VALIDATION_ERROR', 'CONTENT_TYPE_NOT_ALLOWED', 'FILE_TOO_LARGE', 'INVALID_KEY', 'UNAUTHORIZED', 'FILE_NOT_FOUND',
   'UPLOAD_NOT_FOUND', 'ROUTE_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UPLOAD_REJECTED', 'RATE_LIMITED',
-  'FILE_LIMIT_REACHED',
+  'FILE_LIMIT_REACHED', 'UPLOAD_INCOMPLETE', 'UPLOAD_BUSY', 'UPLOAD_COMPLETED',
   'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT',
 ])
 
@@ -30,6 +30,27 @@ function fromFramework (error: FastifyError, bodyLimit: number): FastifyError | 
   return undefined
 }
 
+/**
+ * The shared error shape for any failure, logged as its kind deserves: filegate's own 4xx as they are, its 5xx with their
+ * cause, other 4xx with a generic message, anything else as a 500 logged with its stack. Routes that answer in another
+ * format (the S3-style XML routes) send the same answer in their own dress.
+ */
+export function errorAnswer (raw: FastifyError, request: FastifyRequest, bodyLimit: number): ErrorResponse {
+  const error = OWN_CODES.has(raw.code) ? raw : fromFramework(raw, bodyLimit) ?? raw
+  const status = error.statusCode ?? 500
+  if (OWN_CODES.has(error.code) && status < 500) return shape(status, error.code, error.message)
+  if (OWN_CODES.has(error.code)) {
+    request.log.warn({ err: error.cause ?? error, code: error.code }, 'storage call failed')
+    return shape(status, error.code, error.message)
+  }
+  if (status < 500) {
+    request.log.info({ err: error }, 'request refused')
+    return shape(status, 'BAD_REQUEST', 'The request could not be processed')
+  }
+  request.log.error({ err: error }, 'unexpected error')
+  return shape(500, 'INTERNAL_ERROR', 'Something went wrong on our side; it has been logged')
+}
+
 export default fp(async function errorHandler (app: FastifyInstance) {
   app.addSchema(ErrorResponseSchema)
 
@@ -39,20 +60,7 @@ export default fp(async function errorHandler (app: FastifyInstance) {
   })
 
   app.setErrorHandler(async (raw: FastifyError, request, reply) => {
-    const error = OWN_CODES.has(raw.code) ? raw : fromFramework(raw, app.initialConfig.bodyLimit ?? 0) ?? raw
-    const status = error.statusCode ?? 500
-    if (OWN_CODES.has(error.code) && status < 500) {
-      return await reply.code(status).send(shape(status, error.code, error.message))
-    }
-    if (OWN_CODES.has(error.code)) {
-      request.log.warn({ err: error.cause ?? error, code: error.code }, 'storage call failed')
-      return await reply.code(status).send(shape(status, error.code, error.message))
-    }
-    if (status < 500) {
-      request.log.info({ err: error }, 'request refused')
-      return await reply.code(status).send(shape(status, 'BAD_REQUEST', 'The request could not be processed'))
-    }
-    request.log.error({ err: error }, 'unexpected error')
-    return await reply.code(500).send(shape(500, 'INTERNAL_ERROR', 'Something went wrong on our side; it has been logged'))
+    const body = errorAnswer(raw, request, app.initialConfig.bodyLimit ?? 0)
+    return await reply.code(body.statusCode).send(body)
   })
 }, { name: 'error-handler' })

@@ -1,8 +1,9 @@
-// The example upload page (examples/browser) at /demo, with the limits it pre-checks and, in development, a token to pre-fill.
+// The example upload page (examples/browser) and the browser client it imports at /demo, with the limits it pre-checks and, in development, a token to pre-fill.
 import { access, readFile } from 'node:fs/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import Type from 'typebox'
+import { loadClientAssets, type ClientFile } from '../client-assets.js'
 import type { Config } from '../config.js'
 import { PACKAGE_ROOT } from '../package-info.js'
 
@@ -40,11 +41,18 @@ const demo: FastifyPluginAsyncTypebox<DemoOptions> = async (app, { uploads, deve
     return await reply.headers({ 'content-type': PAGE_FILES[name], 'cache-control': 'no-cache' }).send(body)
   }
 
+  // The browser client the page imports, and the worker it starts for part MD5s.
+  const client = await loadClientAssets()
+  const sendClient = async (reply: FastifyReply, name: ClientFile) =>
+    await reply.headers({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }).send(Buffer.from(await client.get(name)))
+
   const hidden = { schema: { hide: true } }
   app.get('/demo', hidden, async (_request, reply) => await send(reply, 'index.html'))
   app.get('/demo/', hidden, async (_request, reply) => await send(reply, 'index.html'))
   app.get('/demo/demo.js', hidden, async (_request, reply) => await send(reply, 'demo.js'))
   app.get('/demo/demo.css', hidden, async (_request, reply) => await send(reply, 'demo.css'))
+  app.get('/demo/filegate-client.js', hidden, async (_request, reply) => await sendClient(reply, 'filegate-client.js'))
+  app.get('/demo/filegate-md5-worker.js', hidden, async (_request, reply) => await sendClient(reply, 'filegate-md5-worker.js'))
 
   app.get('/demo/settings.json', { schema: { hide: true, response: { 200: DemoSettings } } }, async (_request, reply) => {
     // A token must not linger in caches.

@@ -3,14 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
+import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import {
   ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FilePageSchema, IdParamsSchema, ListQuerySchema,
   SharingBodySchema, UploadGrantSchema, UploadUrlBodySchema,
 } from '../schemas/files-api.js'
 
-const RecordRef = Type.Ref('FileRecord')
-const security = [{ bearerAuth: [] }]
-const commonErrors = { 400: ErrorRef, 401: ErrorRef, 503: ErrorRef, 504: ErrorRef }
+const security = BEARER_SECURITY
+const commonErrors = COMMON_ERRORS
 
 const files: FastifyPluginAsyncTypebox = async (app) => {
   // Every route needs a valid token, except that a download may come without one (public files only).
@@ -27,8 +27,8 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: UploadGrantSchema, ...commonErrors, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => {
-    const { filename, content_type: contentType, size, metadata } = request.body
-    return await app.uploads.createUploadUrl({ owner: request.owner, filename, contentType, size, metadata })
+    const { filename, content_type: contentType, size, md5, metadata } = request.body
+    return await app.uploads.createUploadUrl({ owner: request.owner, filename, contentType, size, md5, metadata })
   })
 
   app.post('/files/confirm/*', {

@@ -2,6 +2,9 @@
 import Type, { type Static } from 'typebox'
 import { FILE_ID_PATTERN } from '../uploads/file-id.js'
 
+/** A base64 MD5, as Content-MD5 carries it: 16 bytes. */
+export const MD5_BASE64_PATTERN = '^[A-Za-z0-9+/]{22}==$'
+
 export const FileIdSchema = Type.String({ pattern: FILE_ID_PATTERN, description: 'The file id, a UUID v7 issued by filegate', examples: ['0193a4b2-7c1d-7e3f-9a2b-3c4d5e6f7a8b'] })
 
 export const MetadataSchema = Type.Record(Type.String(), Type.String(), {
@@ -15,6 +18,7 @@ export const FileRecordSchema = Type.Object({
   content_type: Type.String({ description: 'The content type the object was stored with' }),
   size: Type.Integer({ minimum: 0, description: 'Size in bytes' }),
   etag: Type.String({ description: 'The object ETag as S3 reported it, without quotes' }),
+  md5: Type.Optional(Type.String({ pattern: MD5_BASE64_PATTERN, description: 'The MD5 of the bytes (base64), present when the upload declared one and confirm verified it against the ETag' })),
   uploaded_by: Type.String({ description: 'The owner: the JWT subject (or configured claim) of the uploader' }),
   is_public: Type.Boolean({ description: 'Whether anyone may download it; false unless the owner shares it' }),
   metadata: MetadataSchema,

@@ -1,7 +1,7 @@
 // Request and response schemas of the /files routes.
 import Type from 'typebox'
 import { CONTENT_TYPE_PATTERN } from '../uploads/content-types.js'
-import { FileIdSchema } from './file-record.js'
+import { FileIdSchema, MD5_BASE64_PATTERN } from './file-record.js'
 
 /** No control characters and no lone UTF-16 surrogates (which no encoding can carry). */
 const WELL_FORMED_TEXT = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$'
@@ -12,16 +12,20 @@ export const FilenameSchema = Type.String({
   description: 'The original file name: 1 to 255 characters, no control characters', examples: ['résumé.pdf'],
 })
 
+/** The caller's metadata: a few short string entries, kept on the object and in the record. */
+export const CallerMetadataSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), Type.String({ maxLength: 512, pattern: '^[^\\ud800-\\udfff]*$' }), {
+  maxProperties: 10,
+  additionalProperties: false,
+  description: 'Up to 10 string entries kept with the file; keys are lowercase letters, digits and hyphens (at most 64), values at most 512 characters',
+  examples: [{ album: 'holidays' }],
+})
+
 export const UploadUrlBodySchema = Type.Object({
   filename: FilenameSchema,
   content_type: Type.Optional(Type.String({ pattern: CONTENT_TYPE_PATTERN, description: 'The content type; inferred from the file name when absent', examples: ['application/pdf'] })),
-  size: Type.Optional(Type.Integer({ minimum: 1, description: 'The exact or largest size the client will send, in bytes; S3 refuses anything bigger' })),
-  metadata: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }), Type.String({ maxLength: 512, pattern: '^[^\\ud800-\\udfff]*$' }), {
-    maxProperties: 10,
-    additionalProperties: false,
-    description: 'Up to 10 string entries kept with the file; keys are lowercase letters, digits and hyphens (at most 64), values at most 512 characters',
-    examples: [{ album: 'holidays' }],
-  })),
+  size: Type.Optional(Type.Integer({ minimum: 1, description: 'The exact or largest size the client will send, in bytes; S3 refuses anything bigger. Over 5 GiB, use POST /files/multipart' })),
+  md5: Type.Optional(Type.String({ pattern: MD5_BASE64_PATTERN, description: 'The base64 MD5 of the file; confirm compares it with the object\'s ETag where that is a plain MD5 and refuses a mismatch (422)', examples: ['XrY7u+Ae7tCTyyK7j1rNww=='] })),
+  metadata: Type.Optional(CallerMetadataSchema),
 }, { additionalProperties: false, examples: [{ filename: 'résumé.pdf', content_type: 'application/pdf', size: 48213, metadata: { project: 'hiring' } }] })
 
 export const UploadGrantSchema = Type.Object({

@@ -1,6 +1,6 @@
-// The presigner: POST policies and GET URLs byte-identical to the SDK's presigners, signed with a cached SigV4 key.
+// The presigner: POST policies, GET URLs and UploadPart URLs byte-identical to the SDK's presigners, signed with a cached SigV4 key.
 import crypto, { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getEndpointFromInstructions, toEndpointV1 } from '@smithy/core/endpoints'
 import { escapeUri, extendedEncodeURIComponent } from '@smithy/core/protocols'
 import { createScope, getSigningKey, MAX_PRESIGNED_TTL } from '@smithy/signature-v4'
@@ -32,9 +32,22 @@ export interface GetInput {
   readonly expiresSeconds: number
 }
 
+export interface UploadPartInput {
+  readonly key: string
+  readonly uploadId: string
+  readonly partNumber: number
+  /** Signed as the `content-length` header: S3 refuses a body of any other length. */
+  readonly contentLength: number
+  /** Base64 MD5 of the part, signed as the `content-md5` header: S3 refuses other bytes (400 BadDigest). */
+  readonly contentMd5?: string | undefined
+  readonly expiresSeconds: number
+}
+
 export interface Presigner {
   presignPost (input: PostInput): Promise<PresignedPost>
   presignGet (input: GetInput): Promise<string>
+  /** A PUT URL for one part of a multipart upload; the caller sends `Content-Length` (and `Content-MD5`) as signed. */
+  presignUploadPart (input: UploadPartInput): Promise<string>
 }
 
 interface Credentials { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string | undefined }
@@ -208,6 +221,27 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
     return getContext
   }
 
+  /**
+   * A presigned URL as getSignedUrl makes it. `headersBeforeHost` are the canonical `name:value\n` lines of the signed
+   * headers that sort before `host`; `tail` is the query from X-Amz-SignedHeaders on, already in code-unit order.
+   */
+  async function signUrl (endpoint: GetEndpoint, method: string, key: string, expiresSeconds: number, headersBeforeHost: string, signedHeaders: string, tail: string): Promise<string> {
+    if (expiresSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future')
+    const credentials = await credentialsOf(config)
+    // As getSignedUrl: the signer's own clock, without the client's offset.
+    const date = amzDateOf(Math.floor(Date.now() / 1000))
+    const shortDate = date.slice(0, 8)
+    const context = getContext !== undefined && isCurrent(getContext, credentials, shortDate) ? getContext : await newGetContext(credentials, shortDate, endpoint)
+
+    const path = `${endpoint.pathPrefix}/${key.split('/').map(extendedEncodeURIComponent).join('/')}`
+    // Query parameters in code-unit order, which is the order of both the canonical query and the SDK's URL.
+    const head = `X-Amz-Algorithm=${ALGORITHM}&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}${context.credentialQuery}&X-Amz-Date=${date}&X-Amz-Expires=${expiresSeconds}${context.tokenQuery}`
+    const canonicalRequest = `${method}\n${path}\n${head}&${tail}\n${headersBeforeHost}host:${endpoint.host}\n\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`
+    const stringToSign = `${ALGORITHM}\n${date}\n${context.scope}\n${sha256Hex(canonicalRequest)}`
+    const signature = createHmac('sha256', context.key).update(stringToSign).digest('hex')
+    return `${endpoint.origin}${path}?${head}&X-Amz-Signature=${signature}&${tail}`
+  }
+
   return {
     async presignPost ({ key, fields, contentLength, expiresSeconds }) {
       const { post } = resolved ?? await resolveEndpoints()
@@ -256,21 +290,23 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
           Bucket: bucket, Key: key, ResponseContentDisposition: responseContentDisposition, ResponseContentType: responseContentType,
         }), { expiresIn: expiresSeconds })
       }
-      if (expiresSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future')
-      const credentials = await credentialsOf(config)
-      // As getSignedUrl: the signer's own clock, without the client's offset.
-      const date = amzDateOf(Math.floor(Date.now() / 1000))
-      const shortDate = date.slice(0, 8)
-      const context = getContext !== undefined && isCurrent(getContext, credentials, shortDate) ? getContext : await newGetContext(credentials, shortDate, get)
-
-      const path = `${get.pathPrefix}/${key.split('/').map(extendedEncodeURIComponent).join('/')}`
-      // Query parameters in code-unit order, which is the order of both the canonical query and the SDK's URL.
-      const head = `X-Amz-Algorithm=${ALGORITHM}&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}${context.credentialQuery}&X-Amz-Date=${date}&X-Amz-Expires=${expiresSeconds}${context.tokenQuery}`
       const tail = `X-Amz-SignedHeaders=host${responseContentDisposition !== undefined ? `&response-content-disposition=${escapeUri(responseContentDisposition)}` : ''}${responseContentType !== undefined ? `&response-content-type=${escapeUri(responseContentType)}` : ''}&x-id=GetObject`
-      const canonicalRequest = `GET\n${path}\n${head}&${tail}\nhost:${get.host}\n\nhost\n${UNSIGNED_PAYLOAD}`
-      const stringToSign = `${ALGORITHM}\n${date}\n${context.scope}\n${sha256Hex(canonicalRequest)}`
-      const signature = createHmac('sha256', context.key).update(stringToSign).digest('hex')
-      return `${get.origin}${path}?${head}&X-Amz-Signature=${signature}&${tail}`
+      return await signUrl(get, 'GET', key, expiresSeconds, '', 'host', tail)
+    },
+
+    async presignUploadPart ({ key, uploadId, partNumber, contentLength, contentMd5, expiresSeconds }) {
+      const { get } = resolved ?? await resolveEndpoints()
+      if (get === undefined) {
+        const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner')
+        return await getSignedUrl(client, new UploadPartCommand({
+          Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: contentLength, ContentMD5: contentMd5,
+        }), { expiresIn: expiresSeconds })
+      }
+      // The SDK signs every header the command sets: content-length, and content-md5 when given (names in order).
+      const headers = `content-length:${contentLength}\n${contentMd5 !== undefined ? `content-md5:${contentMd5}\n` : ''}`
+      const signed = contentMd5 !== undefined ? 'content-length;content-md5;host' : 'content-length;host'
+      const tail = `X-Amz-SignedHeaders=${escapeUri(signed)}&partNumber=${partNumber}&uploadId=${escapeUri(uploadId)}&x-id=UploadPart`
+      return await signUrl(get, 'PUT', key, expiresSeconds, headers, signed, tail)
     },
   }
 }

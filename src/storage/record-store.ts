@@ -25,8 +25,13 @@ export function ownerIndexPrefix (owner: string): string {
   return `${OWNERS_PREFIX}${encodeOwner(owner)}/`
 }
 
+/** An index entry's name for a file id: an inverted time first, so that S3's ascending listing is newest first. */
+export function newestFirstName (id: string): string {
+  return `${String(MAX_ID_TIME - fileIdTime(id)).padStart(15, '0')}-${id}`
+}
+
 export function ownerIndexKeyFor (owner: string, id: string): string {
-  return `${ownerIndexPrefix(owner)}${String(MAX_ID_TIME - fileIdTime(id)).padStart(15, '0')}-${id}`
+  return `${ownerIndexPrefix(owner)}${newestFirstName(id)}`
 }
 
 function burialKeyFor (id: string, at: number): string {

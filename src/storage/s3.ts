@@ -1,7 +1,8 @@
 // The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
 import { Readable } from 'node:stream'
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3'
 import type { Config } from '../config.js'
@@ -75,6 +76,17 @@ export interface ListedObject { readonly key: string, readonly lastModified: Dat
 
 export interface ObjectPage { readonly objects: readonly ListedObject[], readonly nextToken: string | undefined }
 
+/** A part S3 holds for a multipart upload; `etag` without quotes. */
+export interface StoredPart { readonly number: number, readonly size: number, readonly etag: string }
+
+export interface UnfinishedUpload { readonly key: string, readonly uploadId: string, readonly initiated: Date }
+
+export interface UnfinishedUploadPage {
+  readonly uploads: readonly UnfinishedUpload[]
+  /** Where the next page starts; undefined on the last page. */
+  readonly next: { readonly keyMarker: string, readonly uploadIdMarker: string } | undefined
+}
+
 /** The object operations filegate needs, each bounded by S3_TIMEOUT_MS and translated into filegate's errors. */
 export interface ObjectStore {
   head (key: string): Promise<ObjectHead | undefined>
@@ -93,6 +105,16 @@ export interface ObjectStore {
   delete (key: string): Promise<void>
   list (prefix: string, options: { maxKeys: number, continuationToken?: string | undefined, startAfter?: string | undefined }): Promise<ObjectPage>
   checkBucket (): Promise<void>
+  /** Starts a multipart upload of `key` with the object's type and user metadata (keys without `x-amz-meta-`); the upload id. */
+  createMultipartUpload (key: string, options: { contentType: string, metadata: Readonly<Record<string, string>> }): Promise<string>
+  /** Every part S3 holds (all pages), by number; undefined when the upload is gone (completed or aborted). */
+  listParts (key: string, uploadId: string): Promise<StoredPart[] | undefined>
+  /** Assembles the parts; 'gone' when the upload no longer exists (completed or aborted meanwhile). */
+  completeMultipartUpload (key: string, uploadId: string, parts: ReadonlyArray<Pick<StoredPart, 'number' | 'etag'>>): Promise<'completed' | 'gone'>
+  /** Discards the upload and its parts; 'gone' when it no longer exists (completed or aborted meanwhile). */
+  abortMultipartUpload (key: string, uploadId: string): Promise<'aborted' | 'gone'>
+  /** One page of the unfinished multipart uploads under `prefix`, in key order. */
+  listMultipartUploads (prefix: string, options: { maxUploads: number, from?: UnfinishedUploadPage['next'] }): Promise<UnfinishedUploadPage>
 }
 
 function isNotFound (error: unknown): boolean {
@@ -106,6 +128,16 @@ function isPreconditionFailed (error: unknown): boolean {
 function isConditionalConflict (error: unknown): boolean {
   return error instanceof S3ServiceException && (error.name === 'ConditionalRequestConflict' || error.$metadata.httpStatusCode === 409)
 }
+
+/** The store's 5xx: Ceph RGW 16 answers 500 InternalError to a CompleteMultipartUpload of an aborted upload. */
+function isServerError (error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 0) >= 500
+}
+
+/** S3 and MinIO say NoSuchUpload for an upload that was completed or aborted; Ceph RGW says NoSuchKey to ListParts. */
+const isUploadGone = isNotFound
+
+const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '')
 
 export function createObjectStore (clients: S3Clients): ObjectStore {
   const { internal: client, bucket, timeoutMs } = clients
@@ -226,6 +258,77 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
         // A missing or forbidden bucket is a store that cannot serve us, whatever the SDK called it.
         if (translated === error) throw Object.assign(new StorageUnavailableError(), { cause: error })
         throw translated
+      }
+    },
+    ...multipartCalls(client, bucket, options, fail),
+  }
+}
+
+type MultipartCalls = Pick<ObjectStore, 'createMultipartUpload' | 'listParts' | 'completeMultipartUpload' | 'abortMultipartUpload' | 'listMultipartUploads'>
+
+/** The multipart upload calls, with the same deadline and error translation as the other object calls. */
+function multipartCalls (client: S3Client, bucket: string, options: () => { abortSignal: AbortSignal }, fail: (error: unknown) => never): MultipartCalls {
+  async function listParts (key: string, uploadId: string): Promise<StoredPart[] | undefined> {
+    const parts: StoredPart[] = []
+    let marker: string | undefined
+    try {
+      do {
+        const out = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker, MaxParts: 1000 }), options())
+        for (const part of out.Parts ?? []) {
+          if (part.PartNumber !== undefined) parts.push({ number: part.PartNumber, size: part.Size ?? 0, etag: unquote(part.ETag) })
+        }
+        marker = out.IsTruncated === true ? out.NextPartNumberMarker : undefined
+      } while (marker !== undefined)
+    } catch (error) {
+      if (isUploadGone(error)) return undefined
+      return fail(error)
+    }
+    return parts.sort((a, b) => a.number - b.number)
+  }
+
+  return {
+    async createMultipartUpload (key, { contentType, metadata }) {
+      try {
+        const out = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType, Metadata: { ...metadata } }), options())
+        if (out.UploadId === undefined || out.UploadId === '') throw new Error('CreateMultipartUpload answered no upload id')
+        return out.UploadId
+      } catch (error) {
+        return fail(error)
+      }
+    },
+    listParts,
+    async completeMultipartUpload (key, uploadId, parts) {
+      try {
+        await client.send(new CompleteMultipartUploadCommand({
+          Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.number, ETag: `"${p.etag}"` })) },
+        }), options())
+        return 'completed'
+      } catch (error) {
+        if (isUploadGone(error)) return 'gone'
+        // A store that fails instead of saying NoSuchUpload: whether the upload still exists tells what happened.
+        if (isServerError(error) && await listParts(key, uploadId) === undefined) return 'gone'
+        return fail(error)
+      }
+    },
+    async abortMultipartUpload (key, uploadId) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), options())
+        return 'aborted'
+      } catch (error) {
+        if (isUploadGone(error)) return 'gone'
+        return fail(error)
+      }
+    },
+    async listMultipartUploads (prefix, { maxUploads, from }) {
+      try {
+        const out = await client.send(new ListMultipartUploadsCommand({
+          Bucket: bucket, Prefix: prefix, MaxUploads: maxUploads, KeyMarker: from?.keyMarker, UploadIdMarker: from?.uploadIdMarker,
+        }), options())
+        const uploads = (out.Uploads ?? []).flatMap((u) => u.Key === undefined || u.UploadId === undefined ? [] : [{ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) }])
+        const next = out.IsTruncated === true && out.NextKeyMarker !== undefined ? { keyMarker: out.NextKeyMarker, uploadIdMarker: out.NextUploadIdMarker ?? '' } : undefined
+        return { uploads, next }
+      } catch (error) {
+        return fail(error)
       }
     },
   }

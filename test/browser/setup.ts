@@ -28,7 +28,7 @@ function originOf (address: AddressInfo | string | null): string {
 
 /**
  * filegate on 127.0.0.1 at a free port, on a fresh bucket of the test S3 whose CORS rule lets filegate's own origin
- * and `pageOrigins` POST and GET; filegate's CORS_ORIGINS lists `pageOrigins` too.
+ * and `pageOrigins` POST, PUT (multipart parts) and GET; filegate's CORS_ORIGINS lists `pageOrigins` too.
  */
 export async function startFilegate (t: Test, env: Record<string, string>, pageOrigins: readonly string[] = []): Promise<BrowserTestApp> {
   const test = await buildTestApp(t, { DEMO_PAGE: 'true', CORS_ORIGINS: pageOrigins.join(','), ...env })
@@ -39,7 +39,7 @@ export async function startFilegate (t: Test, env: Record<string, string>, pageO
     CORSConfiguration: {
       CORSRules: [{
         AllowedOrigins: [origin, ...pageOrigins],
-        AllowedMethods: ['GET', 'POST', 'HEAD'],
+        AllowedMethods: ['GET', 'POST', 'PUT', 'HEAD'],
         AllowedHeaders: ['*'],
         ExposeHeaders: ['ETag'],
         MaxAgeSeconds: 600,

@@ -2,6 +2,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { sweepOrphans, type SweepOptions } from '../../src/cleanup/orphan-sweeper.js'
+import { createSessionStore } from '../../src/multipart/session-store.js'
 import { createRecordStore, ownerIndexKeyFor, ownerIndexPrefix, recordKeyFor } from '../../src/storage/record-store.js'
 import { newFileId } from '../../src/uploads/file-id.js'
 import { createUploadService } from '../../src/uploads/upload-service.js'
@@ -16,11 +17,12 @@ const NO_LIMITS = { RATE_LIMIT_ENABLED: 'false' }
 function sweeper (test: TestApp) {
   const faults = faultyStore(test.app.storage.objects)
   const records = createRecordStore(faults.store)
+  const sessions = createSessionStore(faults.store)
   const sweep = async (options: Partial<SweepOptions> & { daysAhead?: number } = {}) => {
     const { daysAhead = 0, ...rest } = options
     const now = Date.now() + daysAhead * DAY
     return await sweepOrphans({
-      objects: faults.store, records, uploads: test.config.uploads, olderThanSeconds: 86_400, lookbackSeconds: 30 * 86_400, now: () => now, ...rest,
+      objects: faults.store, records, sessions, uploads: test.config.uploads, olderThanSeconds: 86_400, lookbackSeconds: 30 * 86_400, now: () => now, ...rest,
     })
   }
   return { faults, sweep }

@@ -61,7 +61,7 @@ t.test('DELETE racing confirms: no record without its object, and one more DELET
   // Once no confirm can be in flight, cleanup removes the orphans, the tombstones and any index entry beside them.
   const dayAfter = Date.now() + 86_400_000
   const summary = await sweepOrphans({
-    objects: app.storage.objects, records: app.storage.records, uploads: config.uploads, olderThanSeconds: 3600, lookbackSeconds: 86_400, now: () => dayAfter,
+    objects: app.storage.objects, records: app.storage.records, sessions: app.multipartSessions, uploads: config.uploads, olderThanSeconds: 3600, lookbackSeconds: 86_400, now: () => dayAfter,
   })
   t.equal(summary.errors, 0)
   t.same(await listKeys(s3, bucket), [], 'cleanup a day later leaves nothing behind')

@@ -1,10 +1,11 @@
 // Golden tests of the fast presigner: byte-identical to createPresignedPost and getSignedUrl, and accepted by the real test S3.
-import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { createHash, randomBytes } from 'node:crypto'
+import { CreateMultipartUploadCommand, GetObjectCommand, ListPartsCommand, S3Client, UploadPartCommand, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config.js'
-import { createPresigner, type GetInput, type PostInput } from '../../src/storage/presigner.js'
+import { createPresigner, type GetInput, type PostInput, type UploadPartInput } from '../../src/storage/presigner.js'
 import { createS3Clients, destroyS3Clients } from '../../src/storage/s3.js'
 import { contentDisposition } from '../../src/uploads/content-disposition.js'
 import { encodeHeaderValue } from '../../src/uploads/header-safe.js'
@@ -61,6 +62,21 @@ function getInputs (): GetInput[] {
   ])
 }
 
+/** UploadPart URLs: with and without a signed MD5, odd keys and upload ids with characters that need escaping. */
+function partInputs (): UploadPartInput[] {
+  return [
+    { key: 'uploads/2026/11/25/0193a1b2-c3d4-7e5f-8a9b-000000000001.mp4', uploadId: '2~kJ9x-Qw3rT_yU8iO0pLaSdFgHjKlZxCv', partNumber: 1, contentLength: 8 * 1024 * 1024, expiresSeconds: 900 },
+    { key: 'uploads/2026/11/25/0193a1b2-c3d4-7e5f-8a9b-000000000002.bin', uploadId: 'VXBsb2FkSUQ+/=', partNumber: 10000, contentLength: 1, contentMd5: 'XrY7u+Ae7tCTyyK7j1rNww==', expiresSeconds: 604800 },
+    { key: `files/${encodeOwner('Ünïcödé user@example.com')}/odd key ~!*'()+ é/3`, uploadId: 'u', partNumber: 37, contentLength: 5 * 1024 ** 3, contentMd5: '1B2M2Y8AsgTpgAmY7PhCfg==', expiresSeconds: 1 },
+  ]
+}
+
+async function sdkPart (client: S3Client, bucket: string, input: UploadPartInput) {
+  return await getSignedUrl(client, new UploadPartCommand({
+    Bucket: bucket, Key: input.key, UploadId: input.uploadId, PartNumber: input.partNumber, ContentLength: input.contentLength, ContentMD5: input.contentMd5,
+  }), { expiresIn: input.expiresSeconds, signingDate: new Date(Date.now()) })
+}
+
 async function sdkPost (client: S3Client, bucket: string, input: PostInput) {
   return await createPresignedPost(client, {
     Bucket: bucket, Key: input.key, Conditions: [['content-length-range', input.contentLength[0], input.contentLength[1]]], Fields: { ...input.fields }, Expires: input.expiresSeconds,
@@ -92,6 +108,14 @@ async function expectIdentical (t: Test, client: S3Client, bucket: string, label
     else gets++
   }
   t.equal(gets, getInputs().length, `${label}: every GET URL is identical`)
+  let parts = 0
+  for (const input of partInputs()) {
+    const expected = await sdkPart(client, bucket, input)
+    const actual = await presigner.presignUploadPart(input)
+    if (actual !== expected) t.equal(actual, expected, `${label}: UploadPart URL for part ${input.partNumber} of ${input.key}`)
+    else parts++
+  }
+  t.equal(parts, partInputs().length, `${label}: every UploadPart URL is identical`)
 }
 
 t.test('byte-identical to the SDK presigners for a frozen clock', async (t) => {
@@ -189,9 +213,11 @@ t.test('no credentials is STORAGE_UNAVAILABLE, not a bare error', async (t) => {
   const presigner = createPresigner(client, 'filegate')
   const [post] = postInputs()
   const [get] = getInputs()
-  if (post === undefined || get === undefined) throw new Error('no inputs')
+  const [part] = partInputs()
+  if (post === undefined || get === undefined || part === undefined) throw new Error('no inputs')
   await t.rejects(presigner.presignPost(post), { code: 'STORAGE_UNAVAILABLE', statusCode: 503 })
   await t.rejects(presigner.presignGet(get), { code: 'STORAGE_UNAVAILABLE', statusCode: 503 })
+  await t.rejects(presigner.presignUploadPart(part), { code: 'STORAGE_UNAVAILABLE', statusCode: 503 })
 })
 
 t.test('the real test S3 accepts the fast path\'s grants and URLs', async (t) => {
@@ -232,4 +258,42 @@ t.test('the real test S3 accepts the fast path\'s grants and URLs', async (t) =>
     await tampered.arrayBuffer()
     t.equal(tampered.status, 403, `${label}: a changed parameter breaks the signature`)
   }
+})
+
+t.test('the test S3 enforces an UploadPart URL\'s signed length and MD5', async (t) => {
+  const store = testS3()
+  const s3 = s3ClientFor(store)
+  t.teardown(() => s3.destroy())
+  const bucket = await createTestBucket(t, s3)
+  const key = 'uploads/2026/11/25/0193a1b2-c3d4-7e5f-8a9b-00000000000a.bin'
+  const { UploadId: uploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+  if (uploadId === undefined) throw new Error('no upload id')
+  const presigner = createPresigner(s3, bucket)
+  const body = randomBytes(64 * 1024)
+  const md5 = createHash('md5').update(body).digest('base64')
+  const put = async (url: string, bytes: Uint8Array, headers: Record<string, string> = {}) => {
+    const res = await fetch(url, { method: 'PUT', body: new Uint8Array(bytes), headers })
+    return { status: res.status, text: await res.text() }
+  }
+
+  const sized = await presigner.presignUploadPart({ key, uploadId, partNumber: 1, contentLength: body.length, expiresSeconds: 60 })
+  t.match(sized, /X-Amz-SignedHeaders=content-length%3Bhost&/, 'the URL signs content-length')
+  t.equal((await put(sized, Buffer.concat([body, Buffer.from('!')]))).status, 403, 'a larger body is refused (403)')
+  t.equal((await put(sized, body.subarray(1))).status, 403, 'so is a smaller one')
+  t.equal((await put(sized, body)).status, 200, 'the signed length is accepted')
+
+  const checked = await presigner.presignUploadPart({ key, uploadId, partNumber: 2, contentLength: body.length, contentMd5: md5, expiresSeconds: 60 })
+  t.match(checked, /X-Amz-SignedHeaders=content-length%3Bcontent-md5%3Bhost&/, 'the URL signs content-md5 too')
+  const wrong = Buffer.from(body)
+  wrong[100] = (wrong[100] ?? 0) ^ 0xff
+  const forged = await put(checked, wrong, { 'content-md5': md5 })
+  t.equal(forged.status, 400, 'the right length with other bytes is refused (400)')
+  t.match(forged.text, /BadDigest/, 'as BadDigest')
+  t.equal((await put(checked, body, { 'content-md5': createHash('md5').update(wrong).digest('base64') })).status, 403, 'another Content-MD5 than the signed one breaks the signature')
+  t.equal((await put(checked, body)).status, 403, 'leaving out the signed Content-MD5 breaks it too')
+  t.equal((await put(checked, body, { 'content-md5': md5 })).status, 200, 'the signed bytes are accepted')
+
+  const listed = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+  t.same(listed.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag?.replace(/"/g, '')]), [[1, body.length, createHash('md5').update(body).digest('hex')], [2, body.length, createHash('md5').update(body).digest('hex')]],
+    'S3 holds exactly the two accepted parts')
 })

@@ -1,0 +1,149 @@
+// The upload recorder: confirm's checks of an uploaded object and the record write, shared by POST confirm and multipart complete.
+import type { Config } from '../config.js'
+import { UploadNotFoundError, UploadRejectedError } from '../errors.js'
+import type { FileRecord } from '../schemas/file-record.js'
+import { RecordBuriedError, RecordVanishedError, type RecordStore } from '../storage/record-store.js'
+import type { ObjectHead, ObjectStore } from '../storage/s3.js'
+import { verifyContentType, SNIFF_BYTES } from './content-sniffing.js'
+import { isContentTypeAllowed } from './content-types.js'
+import { decodeHeaderValue } from './header-safe.js'
+import { callerMetadataOf, FILENAME_META, MD5_META, uploadOwnerOf } from './new-upload.js'
+
+export interface ConfirmResult { readonly created: boolean, readonly record: FileRecord }
+
+/** An uploaded object as confirm reads it: its HEAD and first bytes, and whether they kept disagreeing (it was being replaced). */
+export interface InspectedUpload { readonly head: ObjectHead, readonly sample: Uint8Array, readonly changing: boolean }
+
+export interface CheckRequest {
+  readonly owner: string
+  readonly id: string
+  readonly key: string
+  /** Undefined when there is no object at the key. */
+  readonly inspected: InspectedUpload | undefined
+  /** The owner's file count (countOwnerFiles), when MAX_FILES_PER_OWNER is set. */
+  readonly ownerFiles: number | undefined
+  /**
+   * A POST upload past ORPHAN_TTL may be being deleted by cleanup right now, so it is never recorded. A completed
+   * multipart upload is not at risk (its session stands until its record is written, and cleanup leaves it alone).
+   */
+  readonly refuseOrphans: boolean
+}
+
+export interface UploadRecorder {
+  /**
+   * HEAD and a ranged GET of the first bytes in parallel: two reads, one round trip. If the object was replaced
+   * between them (its grant is still valid), they are read again, and `changing` says they never agreed.
+   */
+  inspect (key: string): Promise<InspectedUpload | undefined>
+  /** The owner's file count, when MAX_FILES_PER_OWNER is set, not counting this upload's own index entry. */
+  countOwnerFiles (owner: string, id: string): Promise<number | undefined>
+  /**
+   * Everything confirm checks once it has the object (owner binding, size and type limits, file name, content sniffing,
+   * the declared MD5, the file cap), then the record and its index entry. A violating upload is deleted and answered
+   * 422 UPLOAD_REJECTED, unless a record already exists (it is returned as it is).
+   */
+  checkAndRecord (request: CheckRequest): Promise<ConfirmResult>
+  /** Deletes a violating upload and says why (422); a file recorded earlier is returned instead, never deleted. */
+  reject (key: string, id: string, reason: string): Promise<ConfirmResult>
+}
+
+/** A plain MD5 ETag: 32 hex digits (a multipart or SSE-KMS / SSE-C ETag is not). */
+const PLAIN_MD5 = /^[0-9a-f]{32}$/
+
+export function createUploadRecorder ({ config, objects, records, now }: { config: Config, objects: ObjectStore, records: RecordStore, now: () => number }): UploadRecorder {
+  const { uploads } = config
+
+  async function reject (key: string, id: string, reason: string): Promise<ConfirmResult> {
+    // The delete comes first, so a retry meets UPLOAD_NOT_FOUND.
+    const confirmed = await records.get(id)
+    if (confirmed !== undefined) return { created: false, record: confirmed }
+    await objects.delete(key)
+    throw new UploadRejectedError(reason)
+  }
+
+  /**
+   * Writes the owner index entry and the record at once: one round trip. Both writes are idempotent, so a confirm cut
+   * short between them is completed by the next one; until then an index entry without a record is never listed, and
+   * a record without its index entry answers by id. A DELETE buries the record, so a confirm that checked the upload
+   * before the DELETE removed it cannot write the record again: it takes its index entry back and answers 404.
+   */
+  async function recordUpload (record: FileRecord): Promise<ConfirmResult> {
+    for (let attempt = 1; ; attempt++) {
+      const [indexed, created] = await Promise.allSettled([records.addToOwnerIndex(record.uploaded_by, record.id), records.create(record)])
+      if (created.status === 'fulfilled') {
+        if (indexed.status === 'rejected') throw indexed.reason
+        // A repeated confirm: unless a DELETE has begun (it removes the object first), the file stands as it was.
+        if (created.value.created || await objects.head(record.key) !== undefined) return created.value
+      } else if (created.reason instanceof RecordVanishedError && attempt < 3) {
+        continue
+      } else if (!(created.reason instanceof RecordBuriedError)) {
+        throw created.reason
+      }
+      // Deleted, or being deleted: this confirm's index entry must not outlive the DELETE's.
+      if (indexed.status === 'fulfilled') await records.removeFromOwnerIndex(record.uploaded_by, record.id)
+      throw new UploadNotFoundError()
+    }
+  }
+
+  return {
+    async inspect (key) {
+      for (let attempt = 1; ; attempt++) {
+        const [head, sample] = await Promise.all([objects.head(key), objects.getRange(key, SNIFF_BYTES)])
+        if (head === undefined || sample === undefined) return undefined
+        // An empty object has no bytes and so no ETag from the ranged GET; the size check refuses it anyway.
+        const agree = sample.bytes.length === 0 || sample.etag === head.etag
+        if (agree || attempt === 3) return { head, sample: sample.bytes, changing: !agree }
+      }
+    },
+
+    async countOwnerFiles (owner, id) {
+      const cap = uploads.maxFilesPerOwner
+      return cap > 0 ? await records.countOwnerFiles(owner, cap, id) : undefined
+    },
+
+    reject,
+
+    async checkAndRecord ({ owner, id, key, inspected, ownerFiles, refuseOrphans }) {
+      const head = inspected?.head
+      if (head === undefined || uploadOwnerOf(head) !== owner) throw new UploadNotFoundError()
+
+      // S3 enforced these where it could (a POST policy, signed part lengths); stores that do not are caught here.
+      if (head.size < 1) return await reject(key, id, 'the file is empty')
+      if (head.size > uploads.maxFileSize) return await reject(key, id, `the file is ${head.size} bytes, over the limit of ${uploads.maxFileSize}`)
+      const contentType = head.contentType.toLowerCase()
+      if (!isContentTypeAllowed(contentType, uploads.allowedContentTypes)) return await reject(key, id, `content type ${contentType || '(none)'} is not allowed`)
+      const filename = decodeHeaderValue(head.metadata[FILENAME_META] ?? '')
+      if (filename === undefined || filename === '') return await reject(key, id, 'the upload carries no file name')
+      if (inspected?.changing === true) return await reject(key, id, 'the object kept changing while it was checked')
+      const verdict = await verifyContentType(contentType, inspected?.sample ?? new Uint8Array())
+      if (!verdict.ok) return await reject(key, id, `its content is ${verdict.detected}, not ${contentType}`)
+      // The declared MD5 can be compared where the ETag is a plain MD5 (not with SSE-KMS or SSE-C): stores ignore it in a POST.
+      const declaredMd5 = head.metadata[MD5_META]
+      const etagMd5 = PLAIN_MD5.test(head.etag) ? Buffer.from(head.etag, 'hex').toString('base64') : undefined
+      if (declaredMd5 !== undefined && etagMd5 !== undefined && declaredMd5 !== etagMd5) {
+        return await reject(key, id, `its MD5 is ${etagMd5}, not the declared ${declaredMd5}`)
+      }
+      if (ownerFiles !== undefined && ownerFiles >= uploads.maxFilesPerOwner) {
+        return await reject(key, id, `you already have ${ownerFiles} files, the most allowed`)
+      }
+
+      const record: FileRecord = {
+        id,
+        key,
+        filename,
+        content_type: contentType,
+        size: head.size,
+        etag: head.etag,
+        ...(declaredMd5 !== undefined && declaredMd5 === etagMd5 && { md5: declaredMd5 }),
+        uploaded_by: owner,
+        is_public: false,
+        metadata: callerMetadataOf(head),
+        created_at: new Date(now()).toISOString(),
+      }
+      if (refuseOrphans && now() - head.lastModified.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
+        throw new UploadNotFoundError()
+      }
+      return await recordUpload(record)
+    },
+  }
+}
