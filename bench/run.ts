@@ -22,6 +22,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
@@ -118,10 +119,10 @@ function filegateEnv (store: BenchS3, port: number): NodeJS.ProcessEnv {
   }
 }
 
-async function startFilegate (store: BenchS3, extraArgs: string[] = [], args = entry('src/server.ts')): Promise<Server> {
+async function startFilegate (store: BenchS3, extraArgs: string[] = [], args = entry('src/server.ts'), extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
   const port = await freePort()
   return await startServer({
-    name: 'filegate', args: [...extraArgs, ...args], env: filegateEnv(store, port), port, readyPath: '/ready', core: serverCore,
+    name: 'filegate', args: [...extraArgs, ...args], env: { ...filegateEnv(store, port), ...extraEnv }, port, readyPath: '/ready', core: serverCore,
   })
 }
 
@@ -153,6 +154,9 @@ async function run (): Promise<void> {
   }
   if (filegate === undefined) throw new Error('filegate did not start')
   servers.push(filegate)
+  // --metrics: a second filegate, the same but with METRICS_PORT, driven on the same routes in the same rounds.
+  const withMetrics = flags.metrics ? await startFilegate(s3, [], undefined, { METRICS_PORT: String(await freePort()) }) : undefined
+  if (withMetrics !== undefined) servers.push(withMetrics)
   progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
 
   if (flags['multipart-only']) {
@@ -202,9 +206,13 @@ async function run (): Promise<void> {
     'GET /files/download/:id': { server: filegate, shapes: [downloadShape] },
     'GET /files/:id': { server: filegate, shapes: [recordShape] },
     'upload → S3 → confirm (flows/s)': 'flow',
+    ...(withMetrics !== undefined && {
+      [`POST /files/upload-url ${METRICS_ON}`]: { server: withMetrics, shapes: [grantShape] },
+      [`GET /files/:id ${METRICS_ON}`]: { server: withMetrics, shapes: [recordShape] },
+    }),
   }
   // --quick: the reference routes and upload-url only, which need no files in S3.
-  const names = Object.keys(routes).filter((name) => !flags.quick || name.startsWith('reference') || name === 'POST /files/upload-url')
+  const names = Object.keys(routes).filter((name) => !flags.quick || name.startsWith('reference') || name.startsWith('POST /files/upload-url'))
   const results = new Map(names.map((n) => [n, measured()]))
   for (let round = 0; round < ROUNDS; round++) {
     // A/B alternation: the reference first in even rounds, filegate first in odd ones.
@@ -250,9 +258,30 @@ async function run (): Promise<void> {
     process.stdout.write(`${JSON.stringify({ ...report.json, ...(multipart !== undefined && { multipart }), ...(profile !== undefined && { profile }) }, null, 2)}\n`)
   } else {
     process.stdout.write(`${report.text}\n`)
+    if (withMetrics !== undefined) process.stdout.write(`\n${renderMetricsCost(names, results)}\n`)
     if (multipart !== undefined) process.stdout.write(`\n${renderMultipart(multipart)}\n`)
     if (profile !== undefined) printProfile(profile)
   }
+}
+
+/** The label of the routes driven on the filegate with METRICS_PORT set (--metrics). */
+const METRICS_ON = '(metrics on)'
+
+/**
+ * What metrics cost per request: the server CPU per request with METRICS_PORT set minus without, paired by round (both
+ * ran in the same round, one after the other), median and range over the rounds.
+ */
+function renderMetricsCost (names: string[], results: Map<string, Measured>): string {
+  const rows: Row[] = []
+  for (const name of names.filter((n) => n.endsWith(METRICS_ON))) {
+    const off = results.get(name.slice(0, -METRICS_ON.length - 1))?.cpuUs ?? []
+    const on = results.get(name)?.cpuUs ?? []
+    const diffs = on.map((value, i) => value - (off[i] ?? Number.NaN)).filter(Number.isFinite)
+    if (diffs.length === 0) continue
+    const us = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} µs`
+    rows.push([name.slice(0, -METRICS_ON.length - 1), `${median(off).toFixed(1)} µs`, `${median(on).toFixed(1)} µs`, `${us(median(diffs))} (${us(Math.min(...diffs))} to ${us(Math.max(...diffs))})`])
+  }
+  return renderTable(['metrics on vs off (server CPU per request)', 'off (median)', 'on (median)', 'cost per request, paired by round: median (min to max)'], rows)
 }
 
 interface MultipartFigure { readonly bytes: number, readonly partSize: number, readonly parallel: number, readonly filegate: MultipartRun[], readonly sdk: MultipartRun[] }
