@@ -10,6 +10,7 @@ import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
 import rateLimit from './plugins/rate-limit.js'
@@ -23,6 +24,7 @@ import multipartRoutes from './routes/multipart.js'
 import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
+import { createOwnerCheck } from './uploads/owner-limits.js'
 
 /** pino's level numbers, to tell whether a request logger writes info lines. */
 const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
@@ -111,6 +113,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
+  await app.register(metrics, { metrics: config.metrics })
   await app.register(cors, { origins: config.corsOrigins })
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)
@@ -118,7 +121,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })
-  await app.register(auth, { jwt: config.jwt })
+  await app.register(auth, { jwt: config.jwt, checkOwner: createOwnerCheck(config.uploads) })
   await app.register(optionalAuth)
   await app.register(redis, { redis: config.redis })
   await app.register(rateLimit, { limits: config.rateLimit })
