@@ -61,7 +61,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // On close: idle keep-alive connections are closed at once, and a request arriving on a busy one is answered 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    // verbose: each validation error carries the schema it broke, so its message can say what the field takes.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // The line is the one request.log would write, byte for byte: the same bindings, reqId first. Its fields are
