@@ -22,6 +22,7 @@ import multipartRoutes from './routes/multipart.js'
 import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
+import { createOwnerCheck } from './uploads/owner-limits.js'
 
 /** pino's level numbers, to tell whether a request logger writes info lines. */
 const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
@@ -103,7 +104,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })
-  await app.register(auth, { jwt: config.jwt })
+  await app.register(auth, { jwt: config.jwt, checkOwner: createOwnerCheck(config.uploads) })
   await app.register(optionalAuth)
   await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(health)

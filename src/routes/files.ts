@@ -106,7 +106,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/files/:id', {
     schema: {
       summary: 'Delete a file',
-      description: 'Deletes the object and its index entry, then replaces its record with a tombstone (so no confirm in flight can record it again; cleanup removes it later). Repeating a DELETE that failed half-way finishes it.',
+      description: 'Takes the file off the list and replaces its record with a tombstone (so no confirm in flight can record it again; cleanup removes it later), then deletes the object: no failure leaves a record pointing at a deleted object. Repeating a DELETE that failed half-way finishes it (204); one for a file already deleted is 404.',
       tags: ['files'],
       security,
       params: IdParamsSchema,

@@ -122,11 +122,20 @@ export function createUploadService ({ config, clients, objects, records, now = 
     },
 
     async deleteFile (owner, id) {
-      const record = await ownedRecord(owner, id)
-      // The object goes first (a confirm racing this one sees it gone), then the index entry, and the record is
-      // buried last: until it is, a repeated DELETE finds it and finishes the job.
-      await objects.delete(record.key)
-      await records.bury(record)
+      const found = await records.getOrBuried(id)
+      if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
+      if ('buried' in found) {
+        // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.
+        if (found.key === undefined || await objects.head(found.key) === undefined) throw new FileNotFoundError()
+        await objects.delete(found.key)
+        return
+      }
+      // The record goes first (its index entry, then the record becomes a tombstone that names the object), the object
+      // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
+      // A confirm racing this one meets the tombstone, or finds the object gone, and answers 404.
+      await records.bury(found)
+      await objects.delete(found.key)
+      await records.settleBurial(found)
     },
 
     async setPublic (owner, id, isPublic) {
