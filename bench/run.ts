@@ -22,6 +22,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
@@ -174,6 +175,9 @@ async function run (): Promise<void> {
   }
   if (filegate === undefined) throw new Error('filegate did not start')
   servers.push(filegate)
+  // --metrics: a second filegate, the same but with METRICS_PORT, driven on the same routes in the same rounds.
+  const withMetrics = flags.metrics ? await startFilegate(s3, [], undefined, { METRICS_PORT: String(await freePort()) }) : undefined
+  if (withMetrics !== undefined) servers.push(withMetrics)
   progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
 
   if (flags['multipart-only']) {
@@ -246,9 +250,13 @@ async function run (): Promise<void> {
       [ROUTE.sdkRecord]: { server: sdkFilegate, shapes: [recordShape] },
       [ROUTE.sdkFlow]: { flow: sdkFilegate, confirm: sdkFilegate },
     }),
+    ...(withMetrics !== undefined && {
+      [`${ROUTE.grant} ${METRICS_ON}`]: { server: withMetrics, shapes: [grantShape] },
+      [`${ROUTE.record} ${METRICS_ON}`]: { server: withMetrics, shapes: [recordShape] },
+    }),
   }
   // --quick: the reference routes without S3 and upload-url only, which need no files in S3.
-  const names = Object.keys(routes).filter((name) => !flags.quick || name === 'reference GET /hello' || name === 'reference POST (upload-url\'s HTTP work)' || name === ROUTE.grant)
+  const names = Object.keys(routes).filter((name) => !flags.quick || name === 'reference GET /hello' || name === 'reference POST (upload-url\'s HTTP work)' || name === ROUTE.grant || name === `${ROUTE.grant} ${METRICS_ON}`)
   const results = new Map(names.map((n) => [n, measured()]))
   for (let round = 0; round < ROUNDS; round++) {
     // A/B alternation: the reference first in even rounds, filegate first in odd ones.
@@ -295,9 +303,30 @@ async function run (): Promise<void> {
     process.stdout.write(`${JSON.stringify({ ...report.json, ...(multipart !== undefined && { multipart }), ...(profile !== undefined && { profile }) }, null, 2)}\n`)
   } else {
     process.stdout.write(`${report.text}\n`)
+    if (withMetrics !== undefined) process.stdout.write(`\n${renderMetricsCost(names, results)}\n`)
     if (multipart !== undefined) process.stdout.write(`\n${renderMultipart(multipart)}\n`)
     if (profile !== undefined) printProfile(profile)
   }
+}
+
+/** The label of the routes driven on the filegate with METRICS_PORT set (--metrics). */
+const METRICS_ON = '(metrics on)'
+
+/**
+ * What metrics cost per request: the server CPU per request with METRICS_PORT set minus without, paired by round (both
+ * ran in the same round, one after the other), median and range over the rounds.
+ */
+function renderMetricsCost (names: string[], results: Map<string, Measured>): string {
+  const rows: Row[] = []
+  for (const name of names.filter((n) => n.endsWith(METRICS_ON))) {
+    const off = results.get(name.slice(0, -METRICS_ON.length - 1))?.cpuUs ?? []
+    const on = results.get(name)?.cpuUs ?? []
+    const diffs = on.map((value, i) => value - (off[i] ?? Number.NaN)).filter(Number.isFinite)
+    if (diffs.length === 0) continue
+    const us = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} µs`
+    rows.push([name.slice(0, -METRICS_ON.length - 1), `${median(off).toFixed(1)} µs`, `${median(on).toFixed(1)} µs`, `${us(median(diffs))} (${us(Math.min(...diffs))} to ${us(Math.max(...diffs))})`])
+  }
+  return renderTable(['metrics on vs off (server CPU per request)', 'off (median)', 'on (median)', 'cost per request, paired by round: median (min to max)'], rows)
 }
 
 interface MultipartFigure { readonly bytes: number, readonly partSize: number, readonly parallel: number, readonly filegate: MultipartRun[], readonly sdk: MultipartRun[] }

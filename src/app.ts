@@ -10,6 +10,7 @@ import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
 import rateLimit from './plugins/rate-limit.js'
@@ -97,6 +98,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
+  await app.register(metrics, { metrics: config.metrics })
   await app.register(cors, { origins: config.corsOrigins })
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)

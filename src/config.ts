@@ -49,6 +49,8 @@ export const EnvSchema = Type.Object({
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
 })
 export type Env = Static<typeof EnvSchema>
@@ -105,6 +107,8 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
+  readonly metrics: { readonly port: number | undefined, readonly host: string }
 }
 
 export class ConfigError extends Error {
@@ -256,6 +260,7 @@ function toConfig (env: Env): Config {
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
   }
 }
 

@@ -56,6 +56,7 @@ const DEFAULTS: Config = {
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
   corsOrigins: [],
   demoPage: true,
+  metrics: { port: undefined, host: '127.0.0.1' },
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {
@@ -239,5 +240,14 @@ t.test('CLEANUP_INTERVAL (off by default, at most 7 d) and CLEANUP_LOOKBACK pars
   t.equal(loadConfig({ CLEANUP_INTERVAL: '0' }).cleanup.intervalSeconds, 0, '0 turns the sweep off')
   const cases: Array<[string, string]> = [['CLEANUP_INTERVAL', '8d'], ['CLEANUP_INTERVAL', 'hourly'], ['CLEANUP_LOOKBACK', '0'], ['CLEANUP_LOOKBACK', '-1d']]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('METRICS_PORT turns metrics on, on HOST unless METRICS_HOST says otherwise', (t) => {
+  t.same(loadConfig({ METRICS_PORT: '9464' }).metrics, { port: 9464, host: '127.0.0.1' })
+  t.same(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0' }).metrics, { port: 9464, host: '0.0.0.0' })
+  t.same(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5' }).metrics, { port: 9464, host: '10.0.0.5' })
+  assertRefused(t, { METRICS_PORT: '70000' }, ['METRICS_PORT'], 'a port out of range')
+  assertRefused(t, { METRICS_PORT: 'on' }, ['METRICS_PORT'], 'not a number')
   t.end()
 })
