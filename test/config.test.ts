@@ -56,7 +56,7 @@ const DEFAULTS: Config = {
   trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
-  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
+  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30 },
   corsOrigins: [],
   demoPage: true,
   metrics: { port: undefined, host: '127.0.0.1' },
@@ -139,6 +139,14 @@ t.test('production needs a JWT key that is not the development secret', (t) => {
   t.equal(loadConfig({ NODE_ENV: 'development', JWT_SECRET: DEVELOPMENT_JWT_SECRET }).jwt.secret, DEVELOPMENT_JWT_SECRET, 'development may use it')
   assertRefused(t, { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PUBLIC_KEY }, ['JWT_SECRET', 'JWT_PUBLIC_KEY'], 'both a secret and a public key')
   assertRefused(t, { NODE_ENV: 'staging' }, ['NODE_ENV'], 'an unknown NODE_ENV')
+  t.end()
+})
+
+t.test('token lifetime settings are bounded', (t) => {
+  assertRefused(t, { JWT_CLOCK_TOLERANCE: '10m' }, ['JWT_CLOCK_TOLERANCE'], 'a 10-minute tolerance')
+  assertRefused(t, { JWT_MAX_TOKEN_LIFETIME: '400d' }, ['JWT_MAX_TOKEN_LIFETIME'], 'a 400-day lifetime')
+  assertRefused(t, { JWT_REQUIRE_EXP: 'maybe' }, ['JWT_REQUIRE_EXP'], 'not a boolean')
+  t.match(loadConfig({ JWT_REQUIRE_EXP: 'false', JWT_MAX_TOKEN_LIFETIME: '0', JWT_CLOCK_TOLERANCE: '5m' }).jwt, { requireExp: false, maxLifetimeSeconds: 0, clockToleranceSeconds: 300 })
   t.end()
 })
 
