@@ -17,6 +17,11 @@ const TOMBSTONE_TYPE = 'application/vnd.filegate.tombstone+json'
 /** The largest UUID v7 timestamp; index keys sort by its difference so that S3's ascending listing is newest first. */
 const MAX_ID_TIME = 2 ** 48 - 1
 
+/** The object a download serves: the checked copy, or the upload itself where there is none. */
+export function servedKeyOf (record: Pick<FileRecord, 'key' | 'served_key'>): string {
+  return record.served_key ?? record.key
+}
+
 export function recordKeyFor (id: string): string {
   return `${RECORDS_PREFIX}${id}.json`
 }
@@ -189,7 +194,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
         await objects.put(key, body, { contentType: 'application/json' })
         // A DELETE deletes the object first and buries the record last: if the object is gone, this write may have
         // overwritten the tombstone of a DELETE that ran since the read, so put the tombstone back.
-        if (await objects.head(next.key) !== undefined) return next
+        if (await objects.head(servedKeyOf(next)) !== undefined) return next
         await bury(next)
         return undefined
       }
