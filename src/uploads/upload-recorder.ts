@@ -1,6 +1,6 @@
 // The upload recorder: confirm's checks of an uploaded object and the record write, shared by POST confirm and multipart complete.
 import type { Config } from '../config.js'
-import { UploadNotFoundError, UploadRejectedError } from '../errors.js'
+import { StorageTimeoutError, StorageUnavailableError, UploadNotFoundError, UploadRejectedError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { RecordBuriedError, RecordVanishedError, servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectHead, ObjectStore } from '../storage/s3.js'
@@ -50,6 +50,8 @@ export interface UploadRecorder {
    * 422 UPLOAD_REJECTED, unless a record already exists (it is returned as it is).
    */
   checkAndRecord (request: CheckRequest): Promise<ConfirmResult>
+  /** Removes a confirm's copy after a failure, unless a record names it. */
+  discardCopy (id: string, servedKey: string, error: unknown): Promise<void>
   /** Deletes a violating upload (and its copy) and says why (422); a file recorded earlier is returned instead, never deleted. */
   reject (key: string, id: string, reason: string, servedKey?: string): Promise<ConfirmResult>
 }
@@ -92,7 +94,24 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
     }
   }
 
+  /**
+   * Removes a confirm's copy after `error`, unless a record names it (a failure after the record was written, for a
+   * retry to find). At once after a refusal; in the background when the store is failing, so that a stalled store does
+   * not double the wait for the 504 (cleanup removes a copy this misses).
+   */
+  async function discardCopy (id: string, servedKey: string, error: unknown): Promise<void> {
+    const discard = async (): Promise<void> => {
+      const named = await records.get(id).then((record) => record?.served_key === servedKey, () => true)
+      if (!named) await objects.delete(servedKey)
+    }
+    const storageFailing = error instanceof StorageTimeoutError || error instanceof StorageUnavailableError
+    if (storageFailing) discard().catch(() => undefined)
+    else await discard().catch(() => undefined)
+  }
+
   return {
+    discardCopy,
+
     async inspect (key) {
       for (let attempt = 1; ; attempt++) {
         const [head, sample] = await Promise.all([objects.head(key), objects.getRange(key, SNIFF_BYTES)])
@@ -119,9 +138,7 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
       try {
         result = await check(request)
       } catch (error) {
-        // A failure after the record was written (its index entry's) leaves a record naming this copy, for a retry.
-        const named = await records.get(request.id).then((record) => record?.served_key === servedKey, () => true)
-        if (!named) await objects.delete(servedKey).catch(() => undefined)
+        await discardCopy(request.id, servedKey, error)
         throw error
       }
       if (result.record.served_key !== servedKey) await objects.delete(servedKey)

@@ -105,7 +105,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
         objects.copy(key, servedKey), objects.head(key), recorder.countOwnerFiles(owner, parsed.id),
       ]).catch(async (error: unknown) => {
         // A copy may have been made before a sibling call failed.
-        await objects.delete(servedKey).catch(() => undefined)
+        await recorder.discardCopy(parsed.id, servedKey, error)
         throw error
       })
       if (copied === undefined || upload === undefined) {
@@ -114,7 +114,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
       }
       // ...then the copy's HEAD and first bytes (it cannot change), then the record and index entry: three round trips.
       const inspected = await recorder.inspect(servedKey).catch(async (error: unknown) => {
-        await objects.delete(servedKey).catch(() => undefined)
+        await recorder.discardCopy(parsed.id, servedKey, error)
         throw error
       })
       return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerFiles, refuseOrphans: true })
