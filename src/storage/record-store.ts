@@ -45,7 +45,10 @@ function burialKeyFor (id: string, at: number): string {
 
 const checkRecord = Compile(FileRecordSchema)
 /** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
-const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String() }))
+// `key` (the deleted object's) lets a DELETE cut short after the burial finish removing the object; older tombstones lack it.
+const checkTombstone = Compile(Type.Object({
+  id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()), served_key: Type.Optional(Type.String()),
+}))
 
 export class CorruptRecordError extends Error {
   override name = 'CorruptRecordError'
@@ -63,8 +66,14 @@ export class RecordBuriedError extends Error {
 
 /** What `read` finds where a deleted file's record was. */
 class Tombstone {
-  constructor (readonly owner: string) {}
+  constructor (readonly owner: string, readonly key: string | undefined, readonly servedKey: string | undefined) {}
 }
+
+/** What is left of a deleted file where its record was: the owner, and the object's key when the tombstone names it. */
+export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined, readonly served_key: string | undefined }
+
+/** What a burial needs of a record: the tombstone names its objects, so a DELETE cut short can finish removing them. */
+export type BuriedRecord = Pick<FileRecord, 'id' | 'uploaded_by' | 'key' | 'served_key'>
 
 /** A tombstone due for removal: the file id and the note that found it. */
 export interface Burial { readonly id: string, readonly noteKey: string }
@@ -75,6 +84,13 @@ export interface OwnerPage { readonly ids: readonly string[], readonly nextToken
 export interface RecordStore {
   /** The record; undefined when there is none or the file was deleted (a tombstone). */
   get (id: string): Promise<FileRecord | undefined>
+  /** The record, or what its tombstone tells of a deleted file; undefined when there is neither. */
+  getOrBuried (id: string): Promise<FileRecord | BuriedFile | undefined>
+  /**
+   * Puts the tombstone back if an update wrote the record over it after `bury`: only on stores that cannot make a
+   * write conditional on the version read (s3rver), where such an update cannot tell that the DELETE has begun.
+   */
+  settleBurial (record: BuriedRecord): Promise<void>
   /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
   prepareWrites (): void
   /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
@@ -89,7 +105,7 @@ export interface RecordStore {
    * can write it again. A note of the burial is written first (beside the index removal), so cleanup
    * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last.
    */
-  bury (record: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void>
+  bury (record: BuriedRecord): Promise<void>
   /** Burials before `before` (ms since the epoch), oldest first. */
   listBurials (before: number, page: { limit: number, token: string | undefined }): Promise<BurialPage>
   /**
@@ -174,7 +190,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
     if (checkRecord.Check(parsed)) return parsed
-    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by)
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key, parsed.served_key)
     throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
@@ -192,8 +208,9 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       const form = await conditionalReplaceForm()
       if (form === 'unsupported') {
         await objects.put(key, body, { contentType: 'application/json' })
-        // A DELETE deletes the object first and buries the record last: if the object is gone, this write may have
-        // overwritten the tombstone of a DELETE that ran since the read, so put the tombstone back.
+        // A DELETE buries the record, then deletes the object: if the object is gone, this write may have overwritten
+        // the tombstone of a DELETE that ran since the read, so put the tombstone back. (If the object is still there,
+        // the DELETE's settleBurial puts it back after deleting the object.)
         if (await objects.head(servedKeyOf(next)) !== undefined) return next
         await bury(next)
         return undefined
@@ -205,13 +222,13 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
-  async function bury ({ id, uploaded_by: owner }: Pick<FileRecord, 'id' | 'uploaded_by'>): Promise<void> {
+  async function bury ({ id, uploaded_by: owner, key, served_key: servedKey }: BuriedRecord): Promise<void> {
     const at = Date.now()
     await Promise.all([
       objects.delete(ownerIndexKeyFor(owner, id)),
       objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
     ])
-    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString() }), { contentType: TOMBSTONE_TYPE })
+    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key, served_key: servedKey }), { contentType: TOMBSTONE_TYPE })
   }
 
   /** What an existing record (or tombstone) answers to a create. */
@@ -223,6 +240,15 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
 
   return {
     get,
+    async getOrBuried (id) {
+      const found = await read(id)
+      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key, served_key: found.servedKey } : found
+    },
+    async settleBurial (record) {
+      // An update always learns the store's form before it writes: if none has asked in this process, none is racing.
+      if (ifMatchForm === undefined || await ifMatchForm.catch(() => undefined) !== 'unsupported') return
+      if (await get(record.id) !== undefined) await bury(record)
+    },
     prepareWrites () {
       // A failed probe is forgotten, and run again by the write that needs it.
       supportsConditionalWrites().catch(() => undefined)

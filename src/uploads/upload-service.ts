@@ -147,11 +147,23 @@ export function createUploadService ({ config, clients, objects, records, now = 
     },
 
     async deleteFile (owner, id) {
-      const record = await ownedRecord(owner, id)
-      // The objects go first (the served one, and the upload beside it: a confirm racing this one sees them gone), then
-      // the index entry, and the record is buried last: until it is, a repeated DELETE finds it and finishes the job.
-      await Promise.all([objects.delete(servedKeyOf(record)), record.served_key === undefined ? undefined : objects.delete(record.key)])
-      await records.bury(record)
+      const found = await records.getOrBuried(id)
+      if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
+      // The served copy, and the upload beside it when the file is served from a copy.
+      const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
+      if ('buried' in found) {
+        // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
+        const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
+        if (!left.includes(true)) throw new FileNotFoundError()
+        await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+        return
+      }
+      // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
+      // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
+      // A confirm racing this one meets the tombstone, or finds the served object gone, and answers 404.
+      await records.bury(found)
+      await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+      await records.settleBurial(found)
     },
 
     async setPublic (owner, id, isPublic) {

@@ -107,7 +107,7 @@ t.test('round trips to S3 per request', async (t) => {
   const deleteCalls = await s3.during(async () => {
     t.equal((await app.inject({ method: 'DELETE', url: `/files/${first.id}`, headers: bearer('alice') })).statusCode, 204)
   })
-  // The record read; the copy beside the upload; the index entry beside the burial note; the tombstone last.
+  // The record read; the index entry beside the burial note; the tombstone; the copy beside the upload last.
   t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
   t.equal(deleteCalls.length, 6, 'in 6 calls')
   t.ok(s3.calls.length > 0)
