@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { createConditionalWrites, type ConditionalWrites } from '../storage/conditional-writes.js'
 import { createRecordStore, type RecordStore } from '../storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients, type ObjectStore, type S3Clients } from '../storage/s3.js'
 
@@ -9,6 +10,8 @@ export interface Storage {
   readonly clients: S3Clients
   readonly objects: ObjectStore
   readonly records: RecordStore
+  /** What the store's conditional writes can do, probed once and shared. */
+  readonly conditional: ConditionalWrites
 }
 
 declare module 'fastify' {
@@ -20,6 +23,7 @@ declare module 'fastify' {
 export default fp(async function storage (app: FastifyInstance, { s3 }: { s3: Config['s3'] }) {
   const clients = createS3Clients(s3)
   const objects = createObjectStore(clients)
-  app.decorate('storage', { clients, objects, records: createRecordStore(objects) })
+  const conditional = createConditionalWrites(objects)
+  app.decorate('storage', { clients, objects, records: createRecordStore(objects, conditional), conditional })
   app.addHook('onClose', async () => destroyS3Clients(clients))
 }, { name: 'storage' })

@@ -1,6 +1,7 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
 import { FileNotFoundError, InvalidKeyError, PostTooLargeError } from '../errors.js'
+import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
 import type { RecordStore } from '../storage/record-store.js'
@@ -52,15 +53,17 @@ export interface UploadServiceDeps {
   readonly clients: S3Clients
   readonly objects: ObjectStore
   readonly records: RecordStore
+  /** Where the events of changes go (file.created, file.updated, file.deleted); none written without it. */
+  readonly events?: EventOutbox | undefined
   readonly now?: () => number
 }
 
-export function createUploadService ({ config, clients, objects, records, now = Date.now }: UploadServiceDeps): UploadService {
+export function createUploadService ({ config, clients, objects, records, events, now = Date.now }: UploadServiceDeps): UploadService {
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
   const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, now })
+  const recorder = createUploadRecorder({ config, objects, records, events, now })
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
     const record = await records.get(id)
@@ -125,13 +128,19 @@ export function createUploadService ({ config, clients, objects, records, now = 
       const record = await ownedRecord(owner, id)
       // The object goes first (a confirm racing this one sees it gone), then the index entry, and the record is
       // buried last: until it is, a repeated DELETE finds it and finishes the job.
+      // The file.deleted event is written beside the burial note, once the object is gone; a repeated DELETE writes
+      // the same event (its id comes from the record), so consumers get it once.
       await objects.delete(record.key)
-      await records.bury(record)
+      const event = events?.companion('file.deleted')
+      await records.bury(record, event)
+      events?.made(event)
     },
 
     async setPublic (owner, id, isPublic) {
-      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined)
+      const event = events?.companion('file.updated')
+      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined, event)
       if (record === undefined) throw new FileNotFoundError()
+      events?.made(event)
       return record
     },
   }
