@@ -86,23 +86,26 @@ export async function postToS3 (grant: Grant, body: Uint8Array<ArrayBuffer>, con
   return res.status
 }
 
-/** One whole upload: a grant from filegate, the bytes to S3, the confirm. Returns the file id, or throws. */
-export async function uploadFlow (base: string, token: string, body: Uint8Array<ArrayBuffer>): Promise<string> {
+/**
+ * One whole upload: a grant from filegate, the bytes to S3, the confirm (at `confirmBase`: filegate, or the reference's
+ * raw S3 work). Returns the file id, or throws.
+ */
+export async function uploadFlow (base: string, token: string, body: Uint8Array<ArrayBuffer>, confirmBase = base): Promise<string> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const res = await fetch(`${base}/files/upload-url`, { method: 'POST', headers, body: JSON.stringify({ filename: 'report.txt', content_type: 'text/plain', size: body.length }) })
   if (res.status !== 200) throw new Error(`upload-url answered ${res.status}: ${await res.text()}`)
   const grant = parseGrant(await res.json())
   const stored = await postToS3(grant, body, 'text/plain')
   if (stored !== 204) throw new Error(`S3 answered ${stored} to the POST`)
-  const confirm = await fetch(`${base}/files/confirm/${grant.key}`, { method: 'POST', headers: { authorization: headers.authorization } })
+  const confirm = await fetch(confirmBase === base ? `${base}/files/confirm/${grant.key}` : `${confirmBase}/confirm/${grant.key}`, { method: 'POST', headers: { authorization: headers.authorization } })
   const text = await confirm.text()
   if (confirm.status !== 201) throw new Error(`confirm answered ${confirm.status}: ${text}`)
   return grant.file_id
 }
 
 /** Whole flows per second, `concurrency` at a time, for a bounded time. */
-export async function driveFlows ({ base, token, concurrency, seconds, bytes }: {
-  base: string, token: (i: number) => string, concurrency: number, seconds: number, bytes: number
+export async function driveFlows ({ base, confirmBase = base, token, concurrency, seconds, bytes }: {
+  base: string, confirmBase?: string, token: (i: number) => string, concurrency: number, seconds: number, bytes: number
 }): Promise<LoadResult> {
   const body = new Uint8Array(bytes).fill(120)
   const latencies: number[] = []
@@ -114,7 +117,7 @@ export async function driveFlows ({ base, token, concurrency, seconds, bytes }: 
     while (performance.now() < end) {
       const t0 = performance.now()
       try {
-        await uploadFlow(base, token(n++), body)
+        await uploadFlow(base, token(n++), body, confirmBase)
         latencies.push(performance.now() - t0)
       } catch {
         errors++

@@ -1,8 +1,15 @@
-// The benchmark's reference: bare Fastify with a hello-world GET and a POST doing upload-url's HTTP work, nothing else.
+// The benchmark's reference: bare Fastify with a hello-world GET, a POST doing upload-url's HTTP work, and raw signed S3 reads and writes.
+import { S3Client } from '@aws-sdk/client-s3'
 import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
 import { Value } from 'typebox/value'
+import { Agent } from 'undici'
+import { FileRecordSchema, type FileRecord } from '../src/schemas/file-record.js'
 import { UploadGrantSchema, UploadUrlBodySchema } from '../src/schemas/files-api.js'
+import { ownerIndexKeyFor, recordKeyFor } from '../src/storage/record-store.js'
+import { createRequestSigner, EMPTY_SHA256, sha256Hex, type RequestToSign } from '../src/storage/sigv4.js'
+import { SNIFF_BYTES } from '../src/uploads/content-sniffing.js'
 
 const port = Number(process.env.PORT ?? 3100)
 // A grant filegate really issued, so the reply has the same size and shape; the bench passes one in.
@@ -22,6 +29,59 @@ app.get('/hello', async () => ({ hello: 'world' }))
 app.post('/upload-url', {
   schema: { body: UploadUrlBodySchema, response: { 200: UploadGrantSchema } },
 }, async () => grant)
+
+// The floor of a record read and of confirm's S3 work: each S3 call one request signed with SigV4 headers (a cached
+// key, as filegate's presigner signs) over a pooled undici client; no retries, no SDK, no auth, no logging.
+const { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = process.env
+if (endpoint !== undefined && bucket !== undefined && accessKeyId !== undefined && secretAccessKey !== undefined) {
+  // The SDK client only resolves the endpoint and holds the credentials: it sends nothing.
+  const client = new S3Client({ endpoint, region: process.env.S3_REGION ?? 'us-east-1', forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } })
+  const signer = createRequestSigner(client, bucket)
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 })
+  const send = async (request: RequestToSign, body?: string) => {
+    const signed = await signer.sign(request)
+    if (signed === undefined) throw new Error('the reference signs plain SigV4 endpoints only')
+    const res = await agent.request({ origin: endpoint, path: signed.path, method: request.method, headers: signed.headers, ...(body !== undefined && { body }) })
+    const bytes = Buffer.from(await res.body.arrayBuffer())
+    return { status: res.statusCode, headers: res.headers, bytes }
+  }
+  // Any answer but success is an error the bench counts.
+  const failed = (status: number) => Object.assign(new Error(`S3 answered ${status}`), { statusCode: 502 })
+  const header = (headers: Record<string, string | string[] | undefined>, name: string) => { const v = headers[name]; return Array.isArray(v) ? v[0] ?? '' : v ?? '' }
+
+  app.get('/record/:id', {
+    schema: { params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 200: FileRecordSchema } },
+  }, async (request) => {
+    const res = await send({ method: 'GET', key: recordKeyFor(request.params.id), headers: {}, payloadHash: EMPTY_SHA256 })
+    if (res.status !== 200) throw failed(res.status)
+    return JSON.parse(res.bytes.toString('utf8')) as FileRecord
+  })
+
+  // Confirm's S3 work: the HEAD beside the ranged GET, then the create-only record write beside the index entry.
+  app.post('/confirm/*', { schema: { response: { 201: FileRecordSchema } } }, async (request, reply) => {
+    const key = (request.params as Record<string, string>)['*'] ?? ''
+    const [head, sample] = await Promise.all([
+      send({ method: 'HEAD', key, headers: {}, payloadHash: EMPTY_SHA256 }),
+      send({ method: 'GET', key, headers: { range: `bytes=0-${SNIFF_BYTES - 1}` }, payloadHash: EMPTY_SHA256 }),
+    ])
+    if (head.status !== 200 || sample.status >= 300) throw failed(head.status)
+    const id = key.slice(key.lastIndexOf('/') + 1, key.lastIndexOf('/') + 37)
+    const owner = header(head.headers, 'x-amz-meta-uploaded-by')
+    const record: FileRecord = {
+      id, key, filename: header(head.headers, 'x-amz-meta-filename'), content_type: header(head.headers, 'content-type'),
+      size: Number(header(head.headers, 'content-length')), etag: header(head.headers, 'etag').replace(/"/g, ''),
+      uploaded_by: owner, is_public: false, metadata: {}, created_at: new Date().toISOString(),
+    }
+    const body = JSON.stringify(record)
+    const [written, indexed] = await Promise.all([
+      send({ method: 'PUT', key: recordKeyFor(id), headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'if-none-match': '*' }, payloadHash: sha256Hex(body) }, body),
+      send({ method: 'PUT', key: ownerIndexKeyFor(owner, id), headers: { 'content-type': 'application/octet-stream', 'content-length': '0' }, payloadHash: EMPTY_SHA256 }, ''),
+    ])
+    if (written.status !== 200 || indexed.status !== 200) throw failed(written.status)
+    return await reply.code(201).send(record)
+  })
+  app.addHook('onClose', async () => { client.destroy(); await agent.close() })
+}
 
 await app.listen({ host: '127.0.0.1', port })
 process.stdout.write('ready\n')

@@ -22,18 +22,22 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     tsx: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
     users: { type: 'string', default: '1000' },
+    'single-use-tokens': { type: 'string', default: '100000' },
+    'with-sdk': { type: 'boolean', default: false },
   },
 })
 const ROUNDS = bounded('rounds', 1, 10)
 const SECONDS = bounded('seconds', 1, 60)
 const CONNECTIONS = bounded('connections', 1, 256)
 const USERS = bounded('users', 1, 10_000)
+const SINGLE_USE_TOKENS = bounded('single-use-tokens', 1, 1_000_000)
 const MULTIPART_MIB = bounded('multipart-mib', 0, 4096)
 /** Parts in flight at once, on both sides of the multipart figure (the browser client's default). */
 const MULTIPART_PARALLEL = 4
@@ -42,7 +46,7 @@ const FLOW_CONCURRENCY = 8
 const SERVER_CORE = 0
 const LOAD_CORE = 1
 
-function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users' | 'multipart-mib', min: number, max: number): number {
+function bounded (name: 'rounds' | 'seconds' | 'connections' | 'users' | 'multipart-mib' | 'single-use-tokens', min: number, max: number): number {
   const value = Number(flags[name])
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`)
   return value
@@ -67,7 +71,25 @@ const JWT_SECRET = randomBytes(24).toString('hex')
 const signToken = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3 * 3600_000 })
 const tokens = Array.from({ length: USERS }, (_, i) => signToken({ sub: `bench-user-${String(i).padStart(4, '0')}` }))
 const tokenOf = (i: number) => tokens[i % USERS] ?? ''
+/** Tokens of as many users, each sent once (until the run has used them all): every verification misses a token cache. */
+let singleUseTokens: string[] = []
+let singleUseNext = 0
+const singleUseToken = () => singleUseTokens[singleUseNext++ % SINGLE_USE_TOKENS] ?? ''
 const UPLOAD_BODY = JSON.stringify({ filename: 'Quarterly report.pdf', content_type: 'application/pdf', size: 48213, metadata: { project: 'bench' } })
+
+/** The rows the same-work comparison names. */
+const ROUTE = {
+  grant: 'POST /files/upload-url',
+  grantMisses: 'POST /files/upload-url, single-use tokens',
+  refRecord: 'reference: record read, raw signed GET',
+  download: 'GET /files/download/:id',
+  record: 'GET /files/:id',
+  refConfirm: 'reference: confirm\'s S3 work (flows/s)',
+  flow: 'upload → S3 → confirm (flows/s)',
+  sdkDownload: 'GET /files/download/:id, S3_CLIENT=sdk',
+  sdkRecord: 'GET /files/:id, S3_CLIENT=sdk',
+  sdkFlow: 'upload → S3 → confirm, S3_CLIENT=sdk (flows/s)',
+} as const
 
 const servers: Server[] = []
 let s3: BenchS3 | undefined
@@ -118,10 +140,10 @@ function filegateEnv (store: BenchS3, port: number): NodeJS.ProcessEnv {
   }
 }
 
-async function startFilegate (store: BenchS3, extraArgs: string[] = [], args = entry('src/server.ts')): Promise<Server> {
+async function startFilegate (store: BenchS3, extraArgs: string[] = [], args = entry('src/server.ts'), extraEnv: NodeJS.ProcessEnv = {}): Promise<Server> {
   const port = await freePort()
   return await startServer({
-    name: 'filegate', args: [...extraArgs, ...args], env: filegateEnv(store, port), port, readyPath: '/ready', core: serverCore,
+    name: 'filegate', args: [...extraArgs, ...args], env: { ...filegateEnv(store, port), ...extraEnv }, port, readyPath: '/ready', core: serverCore,
   })
 }
 
@@ -153,6 +175,9 @@ async function run (): Promise<void> {
   }
   if (filegate === undefined) throw new Error('filegate did not start')
   servers.push(filegate)
+  // --metrics: a second filegate, the same but with METRICS_PORT, driven on the same routes in the same rounds.
+  const withMetrics = flags.metrics ? await startFilegate(s3, [], undefined, { METRICS_PORT: String(await freePort()) }) : undefined
+  if (withMetrics !== undefined) servers.push(withMetrics)
   progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
 
   if (flags['multipart-only']) {
@@ -182,9 +207,22 @@ async function run (): Promise<void> {
   const refPort = await freePort()
   const reference = await startServer({
     name: 'reference', args: entry('bench/reference-server.ts'), port: refPort, readyPath: '/hello', core: serverCore,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(refPort), REFERENCE_REPLY: grantJson },
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PORT: String(refPort), REFERENCE_REPLY: grantJson,
+      S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_BUCKET: bucket, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    },
   })
   servers.push(reference)
+  // --with-sdk: a second filegate on the same store with the AWS SDK for every S3 call (the "before" of the lean client).
+  let sdkFilegate: Server | undefined
+  if (flags['with-sdk']) {
+    sdkFilegate = await startFilegate(s3, [], entry('src/server.ts'), { S3_CLIENT: 'sdk' })
+    servers.push(sdkFilegate)
+  }
+  if (!flags.quick) {
+    progress(`signing ${SINGLE_USE_TOKENS} single-use tokens`)
+    singleUseTokens = Array.from({ length: SINGLE_USE_TOKENS }, (_, i) => signToken({ sub: `bench-once-${i}` }))
+  }
 
   // In-process signing, on the servers' core while they idle.
   progress('in-process signing rates')
@@ -195,16 +233,30 @@ async function run (): Promise<void> {
   const grantShape: RequestShape = { method: 'POST', body: UPLOAD_BODY, request: (i) => ({ path: '/files/upload-url', headers: { ...json, ...auth(i) } }) }
   const downloadShape: RequestShape = { method: 'GET', request: (i) => ({ path: `/files/download/${idOf(i)}`, headers: auth(i) }) }
   const recordShape: RequestShape = { method: 'GET', request: (i) => ({ path: `/files/${idOf(i)}`, headers: auth(i) }) }
-  const routes: Record<string, { server: Server, shapes: RequestShape[] } | 'flow'> = {
+  const singleUseShape: RequestShape = { method: 'POST', body: UPLOAD_BODY, request: () => ({ path: '/files/upload-url', headers: { ...json, authorization: `Bearer ${singleUseToken()}` } }) }
+  type Route = { server: Server, shapes: RequestShape[] } | { flow: Server, confirm: Server }
+  const routes: Record<string, Route> = {
     'reference GET /hello': { server: reference, shapes: [{ method: 'GET', request: () => ({ path: '/hello', headers: {} }) }] },
     'reference POST (upload-url\'s HTTP work)': { server: reference, shapes: [{ method: 'POST', body: UPLOAD_BODY, request: () => ({ path: '/upload-url', headers: json }) }] },
-    'POST /files/upload-url': { server: filegate, shapes: [grantShape] },
-    'GET /files/download/:id': { server: filegate, shapes: [downloadShape] },
-    'GET /files/:id': { server: filegate, shapes: [recordShape] },
-    'upload → S3 → confirm (flows/s)': 'flow',
+    [ROUTE.grant]: { server: filegate, shapes: [grantShape] },
+    [ROUTE.grantMisses]: { server: filegate, shapes: [singleUseShape] },
+    [ROUTE.refRecord]: { server: reference, shapes: [{ method: 'GET', request: (i) => ({ path: `/record/${idOf(i)}`, headers: {} }) }] },
+    [ROUTE.download]: { server: filegate, shapes: [downloadShape] },
+    [ROUTE.record]: { server: filegate, shapes: [recordShape] },
+    [ROUTE.refConfirm]: { flow: filegate, confirm: reference },
+    [ROUTE.flow]: { flow: filegate, confirm: filegate },
+    ...(sdkFilegate !== undefined && {
+      [ROUTE.sdkDownload]: { server: sdkFilegate, shapes: [downloadShape] },
+      [ROUTE.sdkRecord]: { server: sdkFilegate, shapes: [recordShape] },
+      [ROUTE.sdkFlow]: { flow: sdkFilegate, confirm: sdkFilegate },
+    }),
+    ...(withMetrics !== undefined && {
+      [`${ROUTE.grant} ${METRICS_ON}`]: { server: withMetrics, shapes: [grantShape] },
+      [`${ROUTE.record} ${METRICS_ON}`]: { server: withMetrics, shapes: [recordShape] },
+    }),
   }
-  // --quick: the reference routes and upload-url only, which need no files in S3.
-  const names = Object.keys(routes).filter((name) => !flags.quick || name.startsWith('reference') || name === 'POST /files/upload-url')
+  // --quick: the reference routes without S3 and upload-url only, which need no files in S3.
+  const names = Object.keys(routes).filter((name) => !flags.quick || name === 'reference GET /hello' || name === 'reference POST (upload-url\'s HTTP work)' || name === ROUTE.grant || name === `${ROUTE.grant} ${METRICS_ON}`)
   const results = new Map(names.map((n) => [n, measured()]))
   for (let round = 0; round < ROUNDS; round++) {
     // A/B alternation: the reference first in even rounds, filegate first in odd ones.
@@ -213,10 +265,11 @@ async function run (): Promise<void> {
       const route = routes[name]
       if (route === undefined) continue
       progress(`round ${round + 1}/${ROUNDS}: ${name}`)
-      const pid = route === 'flow' ? filegate.pid : route.server.pid
+      // A flow's CPU is that of the server that confirms: filegate's covers the grant too, the reference's its S3 work alone.
+      const pid = 'flow' in route ? route.confirm.pid : route.server.pid
       const cpuBefore = cpuSeconds(pid)
-      const result = route === 'flow'
-        ? await driveFlows({ base: filegate.base, token: (i) => tokenOf(i + 7 * round), concurrency: FLOW_CONCURRENCY, seconds: SECONDS, bytes: 1024 })
+      const result = 'flow' in route
+        ? await driveFlows({ base: route.flow.base, confirmBase: route.confirm.base, token: (i) => tokenOf(i + 7 * round), concurrency: FLOW_CONCURRENCY, seconds: SECONDS, bytes: 1024 })
         : await driveRoutes({ url: route.server.base, shapes: route.shapes, connections: CONNECTIONS, seconds: SECONDS })
       results.get(name)?.runs.push(result)
       results.get(name)?.rss.push(rssBytes(pid))
@@ -250,9 +303,30 @@ async function run (): Promise<void> {
     process.stdout.write(`${JSON.stringify({ ...report.json, ...(multipart !== undefined && { multipart }), ...(profile !== undefined && { profile }) }, null, 2)}\n`)
   } else {
     process.stdout.write(`${report.text}\n`)
+    if (withMetrics !== undefined) process.stdout.write(`\n${renderMetricsCost(names, results)}\n`)
     if (multipart !== undefined) process.stdout.write(`\n${renderMultipart(multipart)}\n`)
     if (profile !== undefined) printProfile(profile)
   }
+}
+
+/** The label of the routes driven on the filegate with METRICS_PORT set (--metrics). */
+const METRICS_ON = '(metrics on)'
+
+/**
+ * What metrics cost per request: the server CPU per request with METRICS_PORT set minus without, paired by round (both
+ * ran in the same round, one after the other), median and range over the rounds.
+ */
+function renderMetricsCost (names: string[], results: Map<string, Measured>): string {
+  const rows: Row[] = []
+  for (const name of names.filter((n) => n.endsWith(METRICS_ON))) {
+    const off = results.get(name.slice(0, -METRICS_ON.length - 1))?.cpuUs ?? []
+    const on = results.get(name)?.cpuUs ?? []
+    const diffs = on.map((value, i) => value - (off[i] ?? Number.NaN)).filter(Number.isFinite)
+    if (diffs.length === 0) continue
+    const us = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} µs`
+    rows.push([name.slice(0, -METRICS_ON.length - 1), `${median(off).toFixed(1)} µs`, `${median(on).toFixed(1)} µs`, `${us(median(diffs))} (${us(Math.min(...diffs))} to ${us(Math.max(...diffs))})`])
+  }
+  return renderTable(['metrics on vs off (server CPU per request)', 'off (median)', 'on (median)', 'cost per request, paired by round: median (min to max)'], rows)
 }
 
 interface MultipartFigure { readonly bytes: number, readonly partSize: number, readonly parallel: number, readonly filegate: MultipartRun[], readonly sdk: MultipartRun[] }
@@ -381,6 +455,25 @@ function buildReport ({ names, results, signingRates, readyMs, memory, loadAfter
   rows.push(blank([`start → /ready 200 (${readyMs.length} cold starts)`, `${ms(median(readyMs))} (${ms(Math.min(...readyMs))}–${ms(Math.max(...readyMs))})`]))
   if (memory.length === 3) rows.push(blank([`RSS after 3 mixed runs of ${MEMORY_SECONDS} s`, memory.map(mb).join(', '), '', '', '', '', `growth 2nd→3rd: ${(((memory[2] ?? 0) - (memory[1] ?? 0)) / 1024 / 1024).toFixed(1)} MB`]))
 
+  // Same work: each filegate route beside the bare reference doing the same S3 (or HTTP) work, ratios round by round.
+  const sameWorkPairs: Array<[string, string]> = [
+    [ROUTE.record, ROUTE.refRecord], [ROUTE.download, ROUTE.refRecord], [ROUTE.flow, ROUTE.refConfirm],
+    [ROUTE.sdkRecord, ROUTE.refRecord], [ROUTE.sdkDownload, ROUTE.refRecord], [ROUTE.sdkFlow, ROUTE.refConfirm],
+    [ROUTE.grant, names[1] ?? ''], [ROUTE.grantMisses, names[1] ?? ''],
+  ]
+  const sameWork = sameWorkPairs.filter(([a, b]) => names.includes(a) && names.includes(b)).map(([route, reference]) => ({
+    route,
+    reference,
+    cpuUs: median(cpuOf(route)),
+    referenceCpuUs: median(cpuOf(reference)),
+    cpuRatio: median(pairedRatios(cpuOf(route), cpuOf(reference))),
+    rpsRatio: median(pairedRatios(rps(route), rps(reference))),
+  }))
+  const us = (v: number) => Number.isFinite(v) ? `${v.toFixed(0)} µs` : '–'
+  const times = (v: number) => Number.isFinite(v) ? `${v.toFixed(2)}×` : '–'
+  const sameWorkTable = renderTable(['route', 'same-work reference', 'server CPU/req', 'reference CPU/req', 'CPU × reference', 'req/s × reference'],
+    sameWork.map((w) => [w.route, w.reference, us(w.cpuUs), us(w.referenceCpuUs), times(w.cpuRatio), times(w.rpsRatio)]))
+
   const cpu = cpus()
   const machine = `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}, Node ${process.version}, ${process.platform}; ` +
     `${pinned ? `server on core ${SERVER_CORE}, load generator on core ${LOAD_CORE} (taskset)` : 'not pinned (no taskset or one core)'}; ` +
@@ -392,6 +485,7 @@ function buildReport ({ names, results, signingRates, readyMs, memory, loadAfter
     settings,
     '',
     renderTable(['route', 'req/s median (min–max)', 'p50', 'p99', 'server RSS', 'server CPU/req', 'ratio (req/s)', 'ratio (CPU/req)', 'req/s vs hello', 'errors'], rows),
+    ...(sameWork.length > 0 ? ['', 'Same work (CPU × reference: server CPU per request over the reference\'s, lower is better; a flow\'s CPU on filegate covers its grant too):', '', sameWorkTable] : []),
   ].join('\n')
   const json = {
     date: new Date().toISOString(),
@@ -408,6 +502,7 @@ function buildReport ({ names, results, signingRates, readyMs, memory, loadAfter
       cpuRatioToReferencePost: median(pairedRatios(refPostCpu, cpuOf(name))),
       ratioToHello: median(pairedRatios(rps(name), hello)),
     }])),
+    sameWork,
     signing: signingRates,
     startToReadyMs: readyMs,
     memoryRssBytes: memory,

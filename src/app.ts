@@ -11,9 +11,11 @@ import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import events from './plugins/events.js'
+import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
 import rateLimit from './plugins/rate-limit.js'
+import redis from './plugins/redis.js'
 import securityHeaders from './plugins/security-headers.js'
 import storage from './plugins/storage.js'
 import uploads from './plugins/uploads.js'
@@ -23,6 +25,7 @@ import multipartRoutes from './routes/multipart.js'
 import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import { FileRecordSchema } from './schemas/file-record.js'
+import { createOwnerCheck } from './uploads/owner-limits.js'
 
 /** pino's level numbers, to tell whether a request logger writes info lines. */
 const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
@@ -38,12 +41,25 @@ export interface AppOptions {
   readonly developmentToken?: () => string
 }
 
+/** The password in REDIS_URL, if any, which no log line may show. */
+function redisPassword (url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const password = URL.canParse(url) ? decodeURIComponent(new URL(url).password) : ''
+  return password === '' ? undefined : password
+}
+
+/** TRUST_PROXY for Fastify: a hop count becomes the function proxy-addr makes of one (trust the nearest n hops). */
+function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust
+  return typeof trust === 'boolean' ? trust : [...trust]
+}
+
 export function loggerOptions (config: Config): LoggerOptions {
   return {
     level: config.logLevel,
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     // A last pass over every line: tokens, signatures, policies and the keys themselves, wherever they ended up.
-    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret]) },
+    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret, redisPassword(config.redis.url)]) },
   }
 }
 
@@ -62,6 +78,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // On close: idle keep-alive connections are closed at once, and a request arriving on a busy one is answered 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Whether X-Forwarded-For names the client (request.ip), which per-address limits count by.
+    trustProxy: trustProxyOption(config.trustProxy),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -96,6 +114,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
+  await app.register(metrics, { metrics: config.metrics })
   await app.register(cors, { origins: config.corsOrigins })
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)
@@ -104,8 +123,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })
-  await app.register(auth, { jwt: config.jwt })
+  await app.register(auth, { jwt: config.jwt, checkOwner: createOwnerCheck(config.uploads) })
   await app.register(optionalAuth)
+  await app.register(redis, { redis: config.redis })
   await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(health)
   await app.register(files)

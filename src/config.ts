@@ -1,4 +1,5 @@
 // The environment schema: every setting filegate reads, parsed and validated once at start-up.
+import { isIP } from 'node:net'
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
 
@@ -39,6 +40,11 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
+  RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'how long a rate-limit check waits for Redis (connect and command), in milliseconds (10 to 10000); past it the process counts on its own' }),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:._-]{1,64}$', default: 'filegate:', description: 'the prefix of every key filegate writes to Redis, so deployments can share one server (letters, digits, : . _ -)' }),
+  TRUST_PROXY: Type.String({ pattern: '^\\s*(true|false|[0-9]{1,2}|[0-9A-Fa-f:.]+(/[0-9]{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)\\s*$', default: 'false', description: 'whether X-Forwarded-For names the client: false, true (any peer), a number of proxy hops, or a comma list of proxy addresses or CIDRs' }),
   CLEANUP_INTERVAL: duration('how often the in-process orphan sweep runs, at most 7 d; 0 turns it off', '0'),
   CLEANUP_LOOKBACK: duration('with the date layout, how far past ORPHAN_TTL the orphan sweep looks, at least 1 s', '30d'),
 
@@ -49,6 +55,8 @@ export const EnvSchema = Type.Object({
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
 
   WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
@@ -94,8 +102,20 @@ export interface Config {
     /** The most files one owner may keep; 0 means no limit. */
     readonly maxFilesPerOwner: number
   }
-  /** Per-owner limits of upload-url and confirm, each route counted on its own, per process. */
-  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number }
+  /**
+   * Per-owner limits of upload-url and confirm, each route counted on its own, and a per-address limit of anonymous
+   * downloads; counted in Redis when `redis.url` is set, else per process.
+   */
+  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number }
+  readonly redis: {
+    /** Unset: no Redis; every process counts on its own. */
+    readonly url: string | undefined
+    /** Connect and command timeout; a check that waits longer is counted by the process instead. */
+    readonly timeoutMs: number
+    readonly keyPrefix: string
+  }
+  /** Fastify's trustProxy: whether (and from which peers) X-Forwarded-For is believed as the client address. */
+  readonly trustProxy: boolean | number | readonly string[]
   readonly cleanup: {
     /** Seconds between in-process orphan sweeps; 0 means none. */
     readonly intervalSeconds: number
@@ -126,6 +146,8 @@ export interface Config {
     readonly graceMs: number
     readonly dedupeWindowSeconds: number
   }
+  /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
+  readonly metrics: { readonly port: number | undefined, readonly host: string }
 }
 
 export class ConfigError extends Error {
@@ -136,7 +158,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'WEBHOOK_SECRET'])
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL', 'WEBHOOK_SECRET'])
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
@@ -169,6 +191,21 @@ function parseBytes (text: string): number {
   const match = /^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/.exec(text)
   if (match === null) throw new ConfigError([`"${text}" is not a size`])
   return Number(match[1]) * (unitBytes[match[2] ?? 'B'] ?? 1)
+}
+
+/** TRUST_PROXY's text as Fastify's trustProxy: a flag, a hop count, or the addresses of trusted proxies. */
+function parseTrustProxy (text: string, problems: string[]): boolean | number | readonly string[] {
+  const value = text.trim()
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  const entries = value.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address = '', bits] = entry.split('/')
+    const family = isIP(address)
+    if (family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128))) problems.push(`TRUST_PROXY must list IP addresses or CIDRs ("${entry}" is neither)`)
+  }
+  return entries
 }
 
 /** Reads only the variables the schema names, so unrelated environment never matters. */
@@ -249,6 +286,7 @@ function toConfig (env: Env): Config {
   if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
   if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
   }
@@ -292,7 +330,9 @@ function toConfig (env: Env): Config {
       multipartTtlSeconds: multipartTtl,
       maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
-    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow },
+    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX },
+    redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, keyPrefix: env.REDIS_KEY_PREFIX },
+    trustProxy,
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
     downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
     jwt: {
@@ -314,6 +354,7 @@ function toConfig (env: Env): Config {
       graceMs,
       dedupeWindowSeconds: dedupeWindow,
     },
+    metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
   }
 }
 

@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp, loggerOptions } from './app.js'
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, usesEmbeddedStore, type Config } from './config.js'
+import { nodeVersionNotice, quietAwsSdkNodeWarning } from './node-version.js'
 import { EMBEDDED_CREDENTIALS, startEmbeddedStore, type EmbeddedStore } from './storage/embedded-s3.js'
 
 let config: Config
@@ -15,6 +16,11 @@ try {
 }
 
 const logger = pino(loggerOptions(config))
+const nodeNotice = nodeVersionNotice(process.version)
+if (nodeNotice !== undefined) {
+  logger.warn(nodeNotice)
+  quietAwsSdkNodeWarning(process.env)
+}
 let embedded: EmbeddedStore | undefined
 if (usesEmbeddedStore(config)) {
   embedded = await startEmbeddedStore({

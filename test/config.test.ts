@@ -50,7 +50,9 @@ const DEFAULTS: Config = {
     multipartTtlSeconds: 7 * 86400,
     maxFilesPerOwner: 0,
   },
-  rateLimit: { enabled: true, max: 60, windowSeconds: 60 },
+  rateLimit: { enabled: true, max: 60, windowSeconds: 60, anonymousMax: 120 },
+  redis: { url: undefined, timeoutMs: 500, keyPrefix: 'filegate:' },
+  trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
@@ -66,6 +68,7 @@ const DEFAULTS: Config = {
     graceMs: 30_000,
     dedupeWindowSeconds: 7 * 86400,
   },
+  metrics: { port: undefined, host: '127.0.0.1' },
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {
@@ -234,13 +237,34 @@ t.test('UPLOAD_PREFIX refuses . and .. segments, which issued keys may not conta
 })
 
 t.test('abuse limits: RATE_LIMIT_* and MAX_FILES_PER_OWNER parse and refuse bad values by name', (t) => {
-  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30 })
+  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s', RATE_LIMIT_ANONYMOUS_MAX: '7' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30, anonymousMax: 7 })
   t.equal(loadConfig({ MAX_FILES_PER_OWNER: '1000' }).uploads.maxFilesPerOwner, 1000)
   const cases: Array<[string, string]> = [
     ['RATE_LIMIT_MAX', '0'], ['RATE_LIMIT_MAX', '2.5'], ['RATE_LIMIT_MAX', 'lots'], ['RATE_LIMIT_WINDOW', '0'], ['RATE_LIMIT_WINDOW', '2d'],
     ['RATE_LIMIT_WINDOW', 'soon'], ['RATE_LIMIT_ENABLED', 'maybe'], ['MAX_FILES_PER_OWNER', '-1'], ['MAX_FILES_PER_OWNER', '1.5'],
+    ['RATE_LIMIT_ANONYMOUS_MAX', '0'], ['RATE_LIMIT_ANONYMOUS_MAX', 'many'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('several instances: REDIS_* and TRUST_PROXY parse, and bad values are refused by name (a Redis URL is never echoed)', (t) => {
+  t.same(loadConfig({}).redis, { url: undefined, timeoutMs: 500, keyPrefix: 'filegate:' })
+  t.same(loadConfig({ REDIS_URL: 'redis://:pw@10.0.0.5:6380/2', REDIS_TIMEOUT_MS: '200', REDIS_KEY_PREFIX: 'fg-eu:' }).redis,
+    { url: 'redis://:pw@10.0.0.5:6380/2', timeoutMs: 200, keyPrefix: 'fg-eu:' })
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1'])
+  const cases: Array<[string, string]> = [
+    ['REDIS_URL', 'http://cache:6379'], ['REDIS_URL', 'redis://a b'], ['REDIS_TIMEOUT_MS', '5'], ['REDIS_TIMEOUT_MS', 'fast'],
+    ['REDIS_KEY_PREFIX', 'with space'], ['TRUST_PROXY', 'yes'], ['TRUST_PROXY', '10.0.0.0/33'], ['TRUST_PROXY', '999.1.1.1'],
+    ['TRUST_PROXY', 'proxy.internal'],
+  ]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  const error = refusal({ REDIS_URL: 'redis://:hunter2-secret@cache 6379' })
+  t.match(error?.message, /REDIS_URL/)
+  t.notMatch(error?.message, 'hunter2', 'the message does not show the URL (with its password)')
   t.end()
 })
 
@@ -272,5 +296,14 @@ t.test('events: webhook URLs and secrets are parsed; bad ones are refused by nam
   assertRefused(t, { EVENTS_LEASE: '20s' }, ['EVENTS_LEASE'], 'a lease shorter than two timeouts')
   assertRefused(t, { EVENTS_GRACE: '5s' }, ['EVENTS_GRACE'], 'a grace shorter than two S3 timeouts')
   assertRefused(t, { EVENTS_POLL_INTERVAL: '10ms' }, ['EVENTS_POLL_INTERVAL'], 'a poll interval under 100 ms')
+  t.end()
+})
+
+t.test('METRICS_PORT turns metrics on, on HOST unless METRICS_HOST says otherwise', (t) => {
+  t.same(loadConfig({ METRICS_PORT: '9464' }).metrics, { port: 9464, host: '127.0.0.1' })
+  t.same(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0' }).metrics, { port: 9464, host: '0.0.0.0' })
+  t.same(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5' }).metrics, { port: 9464, host: '10.0.0.5' })
+  assertRefused(t, { METRICS_PORT: '70000' }, ['METRICS_PORT'], 'a port out of range')
+  assertRefused(t, { METRICS_PORT: 'on' }, ['METRICS_PORT'], 'not a number')
   t.end()
 })

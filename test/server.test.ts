@@ -35,6 +35,8 @@ t.test('npm start runs the service on the embedded store', async (t) => {
   t.ok(token, 'the start-up log prints a development token')
   if (token === undefined) throw new Error(`no token in output:\n${output}`)
   t.match(output, /enforces NO upload policy/, 'the log warns that the embedded store checks no policy')
+  t.notMatch(output, /NodeVersionSupportWarning/, 'no seven-line AWS SDK warning at start-up')
+  if (Number.parseInt(process.versions.node, 10) < 22) t.match(output, /is supported, but Node\.js 22 is recommended/, 'one line about the Node.js version instead')
 
   const base = `http://127.0.0.1:${port}`
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }

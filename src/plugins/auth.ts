@@ -5,7 +5,8 @@ import fp from 'fastify-plugin'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Config } from '../config.js'
-import { UnauthorizedError } from '../errors.js'
+import { OwnerTooLongError, UnauthorizedError } from '../errors.js'
+import type { OwnerCheck } from '../uploads/owner-limits.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,7 +37,13 @@ function bearerToken (header: string | undefined): string {
   return token
 }
 
-export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Config['jwt'] }) {
+export interface AuthOptions {
+  readonly jwt: Config['jwt']
+  /** Refuses owners filegate cannot store files for (see owner-limits.ts), at the door rather than half-way through a write. */
+  readonly checkOwner: OwnerCheck
+}
+
+export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }: AuthOptions) {
   const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
   await app.register(fastifyJwt, {
     secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',
@@ -66,6 +73,8 @@ export default fp(async function auth (app: FastifyInstance, { jwt }: { jwt: Con
     const owner = (payload as Record<string, unknown>)[jwt.ownerClaim]
     // A lone surrogate cannot be stored in S3 metadata, so such an owner could never confirm anything.
     if (typeof owner !== 'string' || /[\ud800-\udfff]/u.test(owner)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
+    const problem = checkOwner(owner)
+    if (problem !== undefined) throw new OwnerTooLongError(problem)
     request.owner = owner
   })
 }, { name: 'auth' })

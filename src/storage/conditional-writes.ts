@@ -16,6 +16,8 @@ export interface ConditionalWrites {
   ifMatchForm (): Promise<IfMatchForm>
   /** The If-Match value for an ETag (as ObjectStore reports it, unquoted) in the store's form. */
   ifMatch (form: Exclude<IfMatchForm, 'unsupported'>, etag: string): string
+  /** The If-Match probe's answer if this process has asked for it, without starting it. */
+  knownIfMatchForm (): Promise<IfMatchForm> | undefined
   /** Starts the create-only probe, if it has not run, so that a first write need not wait for it. */
   prepare (): void
 }
@@ -62,6 +64,7 @@ export function createConditionalWrites (objects: ObjectStore): ConditionalWrite
     createOnly: probeCreateOnly,
     ifMatchForm: probeIfMatch,
     ifMatch: (form, etag) => form === 'quoted' ? `"${etag}"` : etag,
+    knownIfMatchForm: () => ifMatchForm,
     prepare () {
       probeCreateOnly().catch(() => undefined)
     },

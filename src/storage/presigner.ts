@@ -1,10 +1,12 @@
 // The presigner: POST policies, GET URLs and UploadPart URLs byte-identical to the SDK's presigners, signed with a cached SigV4 key.
-import crypto, { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3'
-import { getEndpointFromInstructions, toEndpointV1 } from '@smithy/core/endpoints'
-import { escapeUri, extendedEncodeURIComponent } from '@smithy/core/protocols'
-import { createScope, getSigningKey, MAX_PRESIGNED_TTL } from '@smithy/signature-v4'
-import { StorageUnavailableError } from '../errors.js'
+import { escapeUri } from '@smithy/core/protocols'
+import { MAX_PRESIGNED_TTL } from '@smithy/signature-v4'
+import {
+  ALGORITHM, amzDate, credentialsOf, isCurrent, isoSecond, isPlainSigV4, objectPath, resolveObjectEndpoint, sha256Hex, signingContext, UNSIGNED_PAYLOAD,
+  type Credentials, type ObjectEndpoint, type SigningContext,
+} from './sigv4.js'
 
 /**
  * Why not call `createPresignedPost` and `getSignedUrl` per request: they copy the client's configuration,
@@ -50,19 +52,6 @@ export interface Presigner {
   presignUploadPart (input: UploadPartInput): Promise<string>
 }
 
-interface Credentials { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string | undefined }
-
-/** A signing key and what was derived with it, valid for one day, one region and one set of credentials. */
-interface SigningContext {
-  readonly credentials: Credentials
-  readonly shortDate: string
-  /** The SigV4 signing key, as a KeyObject: cheaper to HMAC with than raw bytes. */
-  readonly key: KeyObject
-  /** `<access key>/<date>/<region>/<service>/aws4_request` */
-  readonly credential: string
-  readonly scope: string
-}
-
 /** The parts of a POST grant that change only with the signing context. */
 interface PostContext extends SigningContext {
   /** The policy conditions that follow the caller's fields: bucket, algorithm, credential (the date comes next). */
@@ -77,44 +66,6 @@ interface GetContext extends SigningContext {
 }
 
 interface PostEndpoint { readonly url: string, readonly region: string }
-interface GetEndpoint { readonly origin: string, readonly pathPrefix: string, readonly host: string, readonly region: string, readonly service: string }
-
-const ALGORITHM = 'AWS4-HMAC-SHA256'
-const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
-
-/** SHA-256 in hex: one-shot `crypto.hash` (Node 20.12+) is twice as fast as a Hash object for a canonical request. */
-const sha256Hex: (text: string) => string = typeof crypto.hash === 'function'
-  ? (text) => crypto.hash('sha256', text, 'hex')
-  : (text) => createHash('sha256').update(text).digest('hex')
-
-/** `2026-11-25T16:50:24Z` for a whole second; the SDK drops milliseconds the same way. */
-const isoSecond = (second: number): string => `${new Date(second * 1000).toISOString().slice(0, 19)}Z`
-/** `20261125T165024Z` */
-const amzDate = (second: number): string => isoSecond(second).replace(/[-:]/g, '')
-
-function sameCredentials (a: Credentials, b: Credentials): boolean {
-  return a === b || (a.accessKeyId === b.accessKeyId && a.secretAccessKey === b.secretAccessKey && a.sessionToken === b.sessionToken)
-}
-
-/** The client's credentials: its provider caches them and refreshes them before they expire. None is a store filegate cannot use. */
-async function credentialsOf (config: S3Client['config']): Promise<Credentials> {
-  let value: unknown
-  try {
-    value = await config.credentials()
-  } catch (error) {
-    throw Object.assign(new StorageUnavailableError(), { cause: error })
-  }
-  return validCredentials(value)
-}
-
-function validCredentials (value: unknown): Credentials {
-  if (typeof value !== 'object' || value === null) throw new Error('The S3 credential provider returned no credentials')
-  const { accessKeyId, secretAccessKey, sessionToken } = value as Record<string, unknown>
-  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string' || (sessionToken !== undefined && typeof sessionToken !== 'string')) {
-    throw new Error('The S3 credential provider returned invalid credentials')
-  }
-  return value as Credentials
-}
 
 /**
  * A presigner for one client and bucket. Nothing is resolved until first use (the endpoint once, the
@@ -123,7 +74,7 @@ function validCredentials (value: unknown): Credentials {
  */
 export function createPresigner (client: S3Client, bucket: string): Presigner {
   const config = client.config
-  interface Endpoints { readonly post: PostEndpoint | undefined, readonly get: GetEndpoint | undefined }
+  interface Endpoints { readonly post: PostEndpoint | undefined, readonly get: ObjectEndpoint | undefined }
   let endpoints: Promise<Endpoints> | undefined
   // Kept outside the promise too, so that the hot path awaits only the credentials.
   let resolved: Endpoints | undefined
@@ -155,54 +106,16 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
   function resolveEndpoints () {
     endpoints ??= (async () => {
       const region = await config.region()
-      const params = { Bucket: bucket, Key: 'k' }
-      const [postEndpoint, getEndpoint] = await Promise.all([
-        getEndpointFromInstructions(params, PutObjectCommand, config),
-        getEndpointFromInstructions(params, GetObjectCommand, config),
-      ])
-      // Endpoints that carry headers or a query, or want SigV4a or S3 Express, keep the SDK's own presigners.
-      const plain = (e: typeof postEndpoint) => Object.keys(e.headers ?? {}).length === 0 && e.url.search === '' && e.url.username === '' && e.url.password === '' && e.url.hash === ''
-      const scheme = (e: typeof postEndpoint) => {
-        const schemes: unknown = e.properties?.authSchemes
-        const first: unknown = Array.isArray(schemes) ? schemes[0] : undefined
-        return typeof first === 'object' && first !== null ? first as Record<string, unknown> : {}
-      }
-      const postScheme = scheme(postEndpoint)
-      const getScheme = scheme(getEndpoint)
-      const post = plain(postEndpoint) && postScheme.name === 'sigv4'
-        ? { url: formatEndpoint(postEndpoint), region }
-        : undefined
-      let get: GetEndpoint | undefined
-      if (plain(getEndpoint) && getScheme.name === 'sigv4') {
-        const v1 = toEndpointV1(getEndpoint)
-        const host = `${v1.hostname}${v1.port !== undefined ? `:${v1.port}` : ''}`
-        get = {
-          origin: `${v1.protocol.endsWith(':') ? v1.protocol : `${v1.protocol}:`}//${host}`,
-          // The SDK joins the endpoint path and `/{Key+}` this way.
-          pathPrefix: v1.path === '/' ? '' : v1.path,
-          host,
-          region: typeof getScheme.signingRegion === 'string' ? getScheme.signingRegion : region,
-          service: typeof getScheme.signingName === 'string' ? getScheme.signingName : 's3',
-        }
-      }
-      resolved = { post, get }
+      const [post, get] = await Promise.all([isPlainSigV4(config, bucket, PutObjectCommand), resolveObjectEndpoint(config, bucket, GetObjectCommand)])
+      resolved = { post: post === undefined ? undefined : { url: post.url, region }, get }
       return resolved
     })()
     endpoints.catch(() => { endpoints = undefined })
     return endpoints
   }
 
-  async function signingContext (credentials: Credentials, shortDate: string, region: string, service: string) {
-    const key = createSecretKey(await getSigningKey(config.sha256, credentials, shortDate, region, service))
-    const scope = createScope(shortDate, region, service)
-    return { credentials, shortDate, key, scope, credential: `${credentials.accessKeyId}/${scope}` }
-  }
-
-  const isCurrent = (context: SigningContext | undefined, credentials: Credentials, shortDate: string): context is SigningContext =>
-    context !== undefined && context.shortDate === shortDate && sameCredentials(context.credentials, credentials)
-
   async function newPostContext (credentials: Credentials, shortDate: string, region: string): Promise<PostContext> {
-    const base = await signingContext(credentials, shortDate, region, 's3')
+    const base = await signingContext(config, credentials, shortDate, region, 's3')
     postContext = {
       ...base,
       conditionsAfterFields: `${JSON.stringify({ bucket })},${JSON.stringify({ 'X-Amz-Algorithm': ALGORITHM })},${JSON.stringify({ 'X-Amz-Credential': base.credential })}`,
@@ -211,8 +124,8 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
     return postContext
   }
 
-  async function newGetContext (credentials: Credentials, shortDate: string, endpoint: GetEndpoint): Promise<GetContext> {
-    const base = await signingContext(credentials, shortDate, endpoint.region, endpoint.service)
+  async function newGetContext (credentials: Credentials, shortDate: string, endpoint: ObjectEndpoint): Promise<GetContext> {
+    const base = await signingContext(config, credentials, shortDate, endpoint.region, endpoint.service)
     getContext = {
       ...base,
       credentialQuery: `&X-Amz-Credential=${escapeUri(base.credential)}`,
@@ -225,7 +138,7 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
    * A presigned URL as getSignedUrl makes it. `headersBeforeHost` are the canonical `name:value\n` lines of the signed
    * headers that sort before `host`; `tail` is the query from X-Amz-SignedHeaders on, already in code-unit order.
    */
-  async function signUrl (endpoint: GetEndpoint, method: string, key: string, expiresSeconds: number, headersBeforeHost: string, signedHeaders: string, tail: string): Promise<string> {
+  async function signUrl (endpoint: ObjectEndpoint, method: string, key: string, expiresSeconds: number, headersBeforeHost: string, signedHeaders: string, tail: string): Promise<string> {
     if (expiresSeconds > MAX_PRESIGNED_TTL) throw new Error('Signature version 4 presigned URLs must have an expiration date less than one week in the future')
     const credentials = await credentialsOf(config)
     // As getSignedUrl: the signer's own clock, without the client's offset.
@@ -233,7 +146,7 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
     const shortDate = date.slice(0, 8)
     const context = getContext !== undefined && isCurrent(getContext, credentials, shortDate) ? getContext : await newGetContext(credentials, shortDate, endpoint)
 
-    const path = `${endpoint.pathPrefix}/${key.split('/').map(extendedEncodeURIComponent).join('/')}`
+    const path = objectPath(endpoint, key)
     // Query parameters in code-unit order, which is the order of both the canonical query and the SDK's URL.
     const head = `X-Amz-Algorithm=${ALGORITHM}&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}${context.credentialQuery}&X-Amz-Date=${date}&X-Amz-Expires=${expiresSeconds}${context.tokenQuery}`
     const canonicalRequest = `${method}\n${path}\n${head}&${tail}\n${headersBeforeHost}host:${endpoint.host}\n\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`
@@ -309,10 +222,4 @@ export function createPresigner (client: S3Client, bucket: string): Presigner {
       return await signUrl(get, 'PUT', key, expiresSeconds, headers, signed, tail)
     },
   }
-}
-
-/** The SDK's formatUrl for an endpoint without query, credentials or fragment. */
-function formatEndpoint (endpoint: Parameters<typeof toEndpointV1>[0]): string {
-  const { protocol, hostname, port, path } = toEndpointV1(endpoint)
-  return `${protocol.endsWith(':') ? protocol : `${protocol}:`}//${hostname}${port !== undefined ? `:${port}` : ''}${path.startsWith('/') ? path : `/${path}`}`
 }

@@ -41,7 +41,8 @@ function burialKeyFor (id: string, at: number): string {
 
 const checkRecord = Compile(FileRecordSchema)
 /** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
-const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String() }))
+// `key` (the deleted object's) lets a DELETE cut short after the burial finish removing the object; older tombstones lack it.
+const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()) }))
 
 export class CorruptRecordError extends Error {
   override name = 'CorruptRecordError'
@@ -59,8 +60,11 @@ export class RecordBuriedError extends Error {
 
 /** What `read` finds where a deleted file's record was. */
 class Tombstone {
-  constructor (readonly owner: string) {}
+  constructor (readonly owner: string, readonly key: string | undefined) {}
 }
+
+/** What is left of a deleted file where its record was: the owner, and the object's key when the tombstone names it. */
+export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined }
 
 /** A tombstone due for removal: the file id and the note that found it. */
 export interface Burial { readonly id: string, readonly noteKey: string }
@@ -83,6 +87,13 @@ export interface CompanionWrite {
 export interface RecordStore {
   /** The record; undefined when there is none or the file was deleted (a tombstone). */
   get (id: string): Promise<FileRecord | undefined>
+  /** The record, or what its tombstone tells of a deleted file; undefined when there is neither. */
+  getOrBuried (id: string): Promise<FileRecord | BuriedFile | undefined>
+  /**
+   * Puts the tombstone back if an update wrote the record over it after `bury`: only on stores that cannot make a
+   * write conditional on the version read (s3rver), where such an update cannot tell that the DELETE has begun.
+   */
+  settleBurial (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void>
   /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
   prepareWrites (): void
   /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
@@ -164,7 +175,7 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
     if (checkRecord.Check(parsed)) return parsed
-    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by)
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key)
     throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
@@ -195,9 +206,10 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       const form = await conditional.ifMatchForm()
       if (form === 'unsupported') {
         await withCompanion(next, companion, async () => await objects.put(key, body, { contentType: 'application/json' }), () => true)
-        // A DELETE deletes the object first and buries the record last: if the object is gone, this write may have
-        // overwritten the tombstone of a DELETE that ran since the read, so put the tombstone back (the DELETE made
-        // the file.deleted event; this change's event goes with it).
+        // A DELETE buries the record, then deletes the object: if the object is gone, this write may have overwritten
+        // the tombstone of a DELETE that ran since the read, so put the tombstone back (the DELETE made the file.deleted
+        // event; this change's event goes with it). (If the object is still there, the DELETE's settleBurial puts it
+        // back after deleting the object.)
         if (await objects.head(next.key) !== undefined) return next
         await bury(next)
         if (companion !== undefined) await objects.delete(companion.prepare(next).key)
@@ -211,17 +223,15 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
-  async function bury (record: FileRecord, companion?: CompanionWrite): Promise<void> {
-    const { id, uploaded_by: owner } = record
+  async function bury (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>, extra?: { readonly key: string, readonly body: string }): Promise<void> {
+    const { id, uploaded_by: owner, key } = record
     const at = Date.now()
-    const extra = companion?.prepare(record)
     await Promise.all([
       objects.delete(ownerIndexKeyFor(owner, id)),
       objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
       ...(extra === undefined ? [] : [objects.put(extra.key, extra.body, { contentType: 'application/json' })]),
     ])
-    if (extra !== undefined) companion?.stands?.(extra.key)
-    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString() }), { contentType: TOMBSTONE_TYPE })
+    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key }), { contentType: TOMBSTONE_TYPE })
   }
 
   /** What an existing record (or tombstone) answers to a create. */
@@ -233,6 +243,16 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
 
   return {
     get,
+    async getOrBuried (id) {
+      const found = await read(id)
+      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key } : found
+    },
+    async settleBurial (record) {
+      // An update always learns the store's form before it writes: if none has asked in this process, none is racing.
+      const form = conditional.knownIfMatchForm()
+      if (form === undefined || await form.catch(() => undefined) !== 'unsupported') return
+      if (await get(record.id) !== undefined) await bury(record)
+    },
     prepareWrites: conditional.prepare,
     async exists (id) {
       const head = await objects.head(recordKeyFor(id))
@@ -258,7 +278,11 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       if ((found.record.revision ?? 0) === 0) await repair(found.record, companion)
       return found
     },
-    bury,
+    async bury (record, companion) {
+      const extra = companion?.prepare(record)
+      await bury(record, extra)
+      if (extra !== undefined) companion?.stands?.(extra.key)
+    },
     async listBurials (before, { limit, token }) {
       const page = await objects.list(BURIALS_PREFIX, { maxKeys: limit, continuationToken: token })
       const burials: Burial[] = []

@@ -15,7 +15,7 @@ export const FILENAME_META = 'filename'
 export const MD5_META = 'md5'
 export const RESERVED_METADATA_KEYS: readonly string[] = [OWNER_META, FILENAME_META, MD5_META]
 /** AWS allows 2 KB of user metadata per object, keys and values together. */
-const METADATA_BUDGET_BYTES = 2048
+export const METADATA_BUDGET_BYTES = 2048
 
 export interface UploadRequest {
   readonly owner: string

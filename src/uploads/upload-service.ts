@@ -125,15 +125,25 @@ export function createUploadService ({ config, clients, objects, records, events
     },
 
     async deleteFile (owner, id) {
-      const record = await ownedRecord(owner, id)
-      // The object goes first (a confirm racing this one sees it gone), then the index entry, and the record is
-      // buried last: until it is, a repeated DELETE finds it and finishes the job.
-      // The file.deleted event is written beside the burial note, once the object is gone; a repeated DELETE writes
-      // the same event (its id comes from the record), so consumers get it once.
-      await objects.delete(record.key)
+      const found = await records.getOrBuried(id)
+      if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
+      if ('buried' in found) {
+        // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.
+        if (found.key === undefined || await objects.head(found.key) === undefined) throw new FileNotFoundError()
+        await objects.delete(found.key)
+        return
+      }
+      // The record goes first (its index entry, then the record becomes a tombstone that names the object), the object
+      // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
+      // A confirm racing this one meets the tombstone, or finds the object gone, and answers 404.
+      // The file.deleted event is written beside the burial note (before the tombstone): a DELETE cut short before the
+      // tombstone is repeated from the record and writes the same event (its id comes from the record), so consumers
+      // get it once; one cut short after it already wrote it.
       const event = events?.companion('file.deleted')
-      await records.bury(record, event)
+      await records.bury(found, event)
       events?.made(event)
+      await objects.delete(found.key)
+      await records.settleBurial(found)
     },
 
     async setPublic (owner, id, isPublic) {

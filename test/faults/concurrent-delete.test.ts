@@ -87,24 +87,30 @@ t.test('a DELETE between a confirm\'s checks and its writes: the confirm undoes 
     'and left no record or index entry pointing at nothing')
 })
 
-t.test('a DELETE cut short after any step is finished by the next DELETE', async (t) => {
+t.test('a DELETE cut short after any step leaves no record without its object, and the next DELETE finishes it', async (t) => {
   const test = await buildTestApp(t, NO_LIMITS)
   const { faults, service } = serviceWithFaults(test)
+  // In the order a DELETE takes them: the record's index entry and burial note, the tombstone, the object last.
   const steps = [
-    { name: 'deleting the object', match: (key: string) => isOp('delete', key) },
-    { name: 'deleting the index entry', match: () => isOp('delete', ownerIndexPrefix('alice')) },
-    { name: 'noting the burial', match: () => isOp('put', `${INTERNAL_PREFIX}burials/`) },
-    { name: 'burying the record', match: (id: string) => isOp('put', recordKeyFor(id)) },
+    { name: 'deleting the index entry', match: () => isOp('delete', ownerIndexPrefix('alice')), recordLeft: true },
+    { name: 'noting the burial', match: () => isOp('put', `${INTERNAL_PREFIX}burials/`), recordLeft: true },
+    { name: 'burying the record', match: (id: string) => isOp('put', recordKeyFor(id)), recordLeft: true },
+    { name: 'deleting the object', match: (key: string) => isOp('delete', key), recordLeft: false },
   ]
-  for (const [i, step] of steps.entries()) {
+  for (const step of steps) {
     const grant = await uploadFile(test.app, 'alice', `cut short while ${step.name}`)
     await service.confirmUpload('alice', grant.key)
-    faults.failOnce(step.match(i === 0 ? grant.key : grant.file_id))
+    faults.failOnce(step.match(step.name === 'deleting the object' ? grant.key : grant.file_id))
     await t.rejects(service.deleteFile('alice', grant.file_id), { code: 'STORAGE_UNAVAILABLE' }, `the DELETE fails while ${step.name}`)
-    t.equal((await fileTraces(test.s3, test.bucket, 'alice', grant)).record, true, `${step.name}: the record is still there, so the file can be found again`)
-    t.equal((await service.getFile('alice', grant.file_id)).id, grant.file_id)
+    const traces = await fileTraces(test.s3, test.bucket, 'alice', grant)
+    t.equal(traces.object, true, `${step.name}: the object is still there`)
+    t.equal(traces.record, step.recordLeft, `${step.name}: the record is ${step.recordLeft ? 'still there, with its object' : 'buried already'}`)
+    if (step.recordLeft) t.equal((await service.getFile('alice', grant.file_id)).id, grant.file_id, `${step.name}: the file is served, and its object exists`)
+    else await t.rejects(service.getFile('alice', grant.file_id), { code: 'FILE_NOT_FOUND' }, `${step.name}: the file is not served any more`)
+    await t.rejects(service.deleteFile('bob', grant.file_id), { code: 'FILE_NOT_FOUND' }, `${step.name}: another owner's DELETE finds nothing`)
     await service.deleteFile('alice', grant.file_id)
     t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, `${step.name}: the repeated DELETE finished the job`)
     await t.rejects(service.getFile('alice', grant.file_id), { code: 'FILE_NOT_FOUND' })
+    await t.rejects(service.deleteFile('alice', grant.file_id), { code: 'FILE_NOT_FOUND' }, `${step.name}: one more DELETE finds nothing`)
   }
 })

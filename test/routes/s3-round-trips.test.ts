@@ -101,7 +101,7 @@ t.test('round trips to S3 per request', async (t) => {
   const deleteCalls = await s3.during(async () => {
     t.equal((await app.inject({ method: 'DELETE', url: `/files/${first.id}`, headers: bearer('alice') })).statusCode, 204)
   })
-  // The record read; the object; the index entry beside the burial note; the tombstone last.
+  // The record read; the index entry beside the burial note; the tombstone; the object last.
   t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
   t.equal(deleteCalls.length, 5, 'in 5 calls')
   t.ok(s3.calls.length > 0)

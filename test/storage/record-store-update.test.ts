@@ -65,7 +65,7 @@ for (const store of stores) {
     })
 
     t.test('a DELETE between the read and the write: the record is not brought back', async (t) => {
-      // The file is deleted the way deleteFile does it (object, then the record buried) right after update has read the record.
+      // The file is deleted the way deleteFile does it (the record buried, then the object) right after update has read the record.
       let deleted = false
       const racing: ObjectStore = {
         ...objects,
@@ -73,8 +73,8 @@ for (const store of stores) {
           const read = await objects.getTextAndEtag(key)
           if (!deleted) {
             deleted = true
-            await objects.delete(record.key)
             await records.bury(record)
+            await objects.delete(record.key)
           }
           return read
         },
@@ -121,6 +121,33 @@ for (const store of stores) {
       } else {
         t.same(Object.keys(final?.metadata ?? {}).sort(), names, 'with If-Match no update is lost')
       }
+    })
+
+    t.test('a DELETE whose burial lands between an update\'s read and write, and whose object goes after it: no record is left', async (t) => {
+      await objects.delete(recordKeyFor(ID))
+      await objects.put(record.key, 'x', { contentType: 'text/plain' })
+      await records.create(record)
+      // The DELETE buries the record right after the update read it, and deletes the object only once the update is done.
+      let buried = false
+      const racing: ObjectStore = {
+        ...objects,
+        async getTextAndEtag (key) {
+          const read = await objects.getTextAndEtag(key)
+          if (!buried) {
+            buried = true
+            await records.bury(record)
+          }
+          return read
+        },
+      }
+      const racingRecords = createRecordStore(racing)
+      const updated = await racingRecords.update(ID, (r) => ({ ...r, is_public: true }))
+      t.ok(buried, 'the burial ran in between')
+      if (!store.name.startsWith('s3rver')) t.equal(updated, undefined, 'with If-Match the update finds the record changed, then buried')
+      await objects.delete(record.key)
+      await racingRecords.settleBurial(record)
+      t.equal(await records.get(ID), undefined, 'after the DELETE settles, no record points at the deleted object')
+      t.match(await objects.getText(recordKeyFor(ID)), /"deleted_at"/, 'the tombstone stands')
     })
   })
 }

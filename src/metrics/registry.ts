@@ -1,0 +1,80 @@
+// The Prometheus metrics of one filegate process: request and S3 latency histograms, business counters, Node's defaults.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+
+/** Seconds; from a fast in-process answer (a grant is signed in well under 1 ms) to an S3 call near its timeout. */
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+const S3_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/** How an S3 call ended: answered (found or not), timed out (STORAGE_TIMEOUT), or failed otherwise. */
+export type S3Outcome = 'ok' | 'timeout' | 'error'
+
+/** What a confirm (POST or multipart complete) ended as, from its status. */
+export type ConfirmOutcome = 'created' | 'repeated' | 'recorded' | 'rejected' | 'not_found' | 'refused' | 'error'
+
+export interface Metrics {
+  readonly registry: Registry
+  /** One answered HTTP request: `route` is the route's pattern (never the raw URL), `(unmatched)` when none matched. */
+  observeRequest (route: string, method: string, status: number, seconds: number): void
+  /** One ObjectStore call. */
+  observeS3 (operation: string, outcome: S3Outcome, seconds: number): void
+  readonly grants: Counter<'kind'>
+  readonly confirms: Counter<'outcome'>
+  readonly downloadUrls: Counter
+  readonly deletes: Counter
+  readonly rateLimited: Counter<'route'>
+  /** The Prometheus text of every metric. */
+  scrape (): Promise<string>
+}
+
+/** A registry of its own (never prom-client's global one), so that several apps in one process (tests) stay apart. */
+export function createMetrics (): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  const httpDuration = new Histogram({
+    name: 'filegate_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route pattern, method and status code',
+    labelNames: ['route', 'method', 'status_code'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  })
+  const s3Duration = new Histogram({
+    name: 'filegate_s3_request_duration_seconds',
+    help: 'Time of one S3 operation (retries included), by operation and outcome (ok, timeout, error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: S3_BUCKETS,
+    registers: [registry],
+  })
+
+  // prom-client hashes the label object on every observation; a child per label set, found by one string key, is cheaper.
+  const httpChildren = new Map<string, Histogram.Internal<'route' | 'method' | 'status_code'>>()
+  const s3Children = new Map<string, Histogram.Internal<'operation' | 'outcome'>>()
+
+  return {
+    registry,
+    observeRequest (route, method, status, seconds) {
+      const key = `${method} ${status} ${route}`
+      let child = httpChildren.get(key)
+      if (child === undefined) {
+        child = httpDuration.labels({ route, method, status_code: String(status) })
+        httpChildren.set(key, child)
+      }
+      child.observe(seconds)
+    },
+    observeS3 (operation, outcome, seconds) {
+      const key = `${operation} ${outcome}`
+      let child = s3Children.get(key)
+      if (child === undefined) {
+        child = s3Duration.labels({ operation, outcome })
+        s3Children.set(key, child)
+      }
+      child.observe(seconds)
+    },
+    grants: new Counter({ name: 'filegate_upload_grants_total', help: 'Upload grants issued, by kind (post: a presigned POST; multipart: a multipart upload created)', labelNames: ['kind'] as const, registers: [registry] }),
+    confirms: new Counter({ name: 'filegate_confirms_total', help: 'Confirms (POST confirm and multipart complete) by outcome: created, repeated, recorded (the S3-style complete, which does not tell the two apart), rejected (422, deleted), not_found, refused (other 4xx), error (5xx)', labelNames: ['outcome'] as const, registers: [registry] }),
+    downloadUrls: new Counter({ name: 'filegate_download_urls_total', help: 'Download URLs signed (one per file, batch requests included)', registers: [registry] }),
+    deletes: new Counter({ name: 'filegate_deletes_total', help: 'Files deleted', registers: [registry] }),
+    rateLimited: new Counter({ name: 'filegate_rate_limited_total', help: 'Requests answered 429 RATE_LIMITED, by route pattern', labelNames: ['route'] as const, registers: [registry] }),
+    scrape: async () => await registry.metrics(),
+  }
+}
