@@ -75,7 +75,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   const working = new Set<string>()
   /** When an event is next worth a look (its claim or its next attempt), as far as this process knows. */
   const notBefore = new Map<string, number>()
-  const queue: Array<{ eventId: string, event: FileEvent | undefined }> = []
+  const queue: Array<{ eventId: string, event: FileEvent }> = []
   const inFlight = new Set<Promise<void>>()
   let active = 0
   let timer: NodeJS.Timeout | undefined
@@ -197,13 +197,21 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     }
   }
 
+  /** Files with an event in the fast path now: their next event waits, so one file's events go out in order. */
+  const busyFiles = new Set<string>()
+
   function pump (): void {
-    while (active < concurrency && queue.length > 0 && !closing.signal.aborted) {
-      const next = queue.shift()
+    while (active < concurrency && !closing.signal.aborted) {
+      const index = queue.findIndex((q) => !busyFiles.has(q.event.data.file.id))
+      if (index === -1) break
+      const [next] = queue.splice(index, 1)
       if (next === undefined) break
+      const file = next.event.data.file.id
       active++
+      busyFiles.add(file)
       const running = work(next.eventId, next.event).finally(() => {
         active--
+        busyFiles.delete(file)
         inFlight.delete(running)
         pump()
       })
