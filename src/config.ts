@@ -19,6 +19,7 @@ export const EnvSchema = Type.Object({
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint filegate calls, an http(s) URL without a path; unset means AWS (production) or the embedded store (development)' })),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint browsers use and signed URLs name, an http(s) URL without a path' })),
   S3_FORCE_PATH_STYLE: flag('true to address the bucket as a path (MinIO, Ceph) rather than a host name', false),
+  S3_CLIENT: Type.Union([Type.Literal('lean'), Type.Literal('sdk')], { default: 'lean', description: 'lean (record reads, HEAD, ranged GET, small PUTs and DELETE over a pooled HTTP client, the SDK for the rest) or sdk (the AWS SDK for every call)' }),
   S3_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: 'connect and request timeout of each S3 call, in milliseconds (100 to 120000)' }),
   AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, description: 'the S3 access key; unset means the SDK default credential chain' })),
   AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'the S3 secret key, given together with AWS_ACCESS_KEY_ID' })),
@@ -92,6 +93,8 @@ export interface Config {
     readonly publicEndpoint: string | undefined
     readonly forcePathStyle: boolean
     readonly timeoutMs: number
+    /** `lean`: the hot object calls go over filegate's own pooled client; `sdk`: every call through the AWS SDK. */
+    readonly client: 'lean' | 'sdk'
     readonly credentials: { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string } | undefined
   }
   readonly embedded: { readonly port: number, readonly dir: string }
@@ -300,6 +303,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       publicEndpoint: env.S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       timeoutMs: env.S3_TIMEOUT_MS,
+      client: env.S3_CLIENT,
       credentials: env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
         ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN !== undefined && { sessionToken: env.AWS_SESSION_TOKEN }) }
         : undefined,

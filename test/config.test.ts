@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
     publicEndpoint: undefined,
     forcePathStyle: false,
     timeoutMs: 10000,
+    client: 'lean',
     credentials: undefined,
   },
   embedded: { port: 4568, dir: '.data/s3' },
@@ -234,7 +235,7 @@ t.test('other malformed variables are refused by name', (t) => {
   const cases: Array<[string, string]> = [
     ['PORT', '65536'], ['PORT', '-1'], ['PORT', 'http'], ['LOG_LEVEL', 'INFO'], ['S3_BUCKET', 'ab'],
     ['S3_ENDPOINT', 'http://host/path'], ['S3_PUBLIC_ENDPOINT', 'host:9000'], ['S3_FORCE_PATH_STYLE', 'maybe'],
-    ['S3_TIMEOUT_MS', '50'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
+    ['S3_TIMEOUT_MS', '50'], ['S3_CLIENT', 'aws'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
     ['UPLOAD_KEY_LAYOUT', 'flat'], ['JWT_PUBLIC_KEY', 'not a pem'], ['JWT_OWNER_CLAIM', 'has space'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
