@@ -57,12 +57,22 @@ export const EnvSchema = Type.Object({
   JWT_REQUIRE_EXP: flag('false accepts tokens without an exp claim (they then expire JWT_MAX_TOKEN_LIFETIME after their iat, or never without one)', true),
   JWT_MAX_TOKEN_LIFETIME: duration('the longest a token may be valid (exp - iat, or exp - now without iat), at most 365 d; 0 means no limit', '24h'),
   JWT_CLOCK_TOLERANCE: duration('how far clocks may disagree when exp, nbf and iat are checked, at most 5 m', '30s'),
+  JWT_CACHE_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000, description: 'how many verified tokens to keep (each until its exp), 0 to 1000000; 0 verifies every request afresh' }),
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
+
+  WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
+  WEBHOOK_SECRET: Type.String({ pattern: '^\\s*(whsec_[A-Za-z0-9+/=]+(\\s+whsec_[A-Za-z0-9+/=]+)*)?\\s*$', default: '', description: 'one or more whsec_ secrets (base64 after whsec_, at least 16 bytes), separated by spaces; each signs every request (for rotation)' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: 'how long a webhook receiver may take to answer, in milliseconds (100 to 120000)' }),
+  WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '5s,5m,30m,2h,5h,10h,10h', description: 'the delays before each retry of a failed event, a comma list of durations (the Standard Webhooks schedule by default); the attempt after the last delay is the last' }),
+  EVENTS_POLL_INTERVAL: duration('how often each dispatcher looks in the outbox for events due (retries, and those whose writer died), 100 ms to 1 h', '5s'),
+  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
+  EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
+  EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -144,11 +154,25 @@ export interface Config {
     readonly maxLifetimeSeconds: number
     /** Allowed clock skew for exp, nbf and iat, in seconds. */
     readonly clockToleranceSeconds: number
+    /** Verified tokens kept, keyed by the whole token, each no longer than its exp allows; 0 means none. */
+    readonly cacheSize: number
   }
   /** Origins allowed to call the API from a browser; `*` allows any. */
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  readonly events: {
+    readonly webhookUrls: readonly string[]
+    /** The whsec_ secrets, each as given. */
+    readonly webhookSecrets: readonly string[]
+    readonly webhookTimeoutMs: number
+    /** Delays before each retry, in ms: attempts are one more than delays. */
+    readonly retryDelaysMs: readonly number[]
+    readonly pollIntervalMs: number
+    readonly leaseMs: number
+    readonly graceMs: number
+    readonly dedupeWindowSeconds: number
+  }
   /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
   readonly metrics: { readonly port: number | undefined, readonly host: string }
 }
@@ -161,7 +185,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL'])
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL', 'WEBHOOK_SECRET'])
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
@@ -176,6 +200,18 @@ export function parseDurationSeconds (text: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text)
   if (match === null) throw new ConfigError([`"${text}" is not a duration`])
   return Math.ceil(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1))
+}
+
+/** Parses `250ms`, `90`, `15m`... into milliseconds. */
+export function parseDurationMs (text: string): number {
+  const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text.trim())
+  if (match === null) throw new ConfigError([`"${text}" is not a duration`])
+  return Math.round(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1) * 1000)
+}
+
+/** The bytes of a whsec_ secret (base64 after the prefix). */
+export function webhookSecretBytes (secret: string): Buffer {
+  return Buffer.from(secret.slice('whsec_'.length), 'base64')
 }
 
 function parseBytes (text: string): number {
@@ -259,6 +295,13 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const webhookUrls = env.WEBHOOK_URLS.split(/[\s,]+/).filter((u) => u !== '')
+  const webhookSecrets = env.WEBHOOK_SECRET.split(/\s+/).filter((w) => w !== '')
+  const retryDelaysMs = env.WEBHOOK_RETRY_SCHEDULE.split(',').map(parseDurationMs)
+  const pollIntervalMs = parseDurationMs(env.EVENTS_POLL_INTERVAL)
+  const leaseMs = parseDurationMs(env.EVENTS_LEASE)
+  const graceMs = parseDurationMs(env.EVENTS_GRACE)
+  const dedupeWindow = parseDurationSeconds(env.EVENTS_DEDUPE_WINDOW)
   const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
   const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
 
@@ -289,6 +332,14 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   else if (production && env.JWT_SECRET !== undefined && PUBLIC_JWT_SECRETS.includes(env.JWT_SECRET) && !env.JWT_ALLOW_PUBLIC_SECRET) {
     problems.push('JWT_SECRET is a secret published in this repository (docker-compose.yml or .env.example), so anyone could sign tokens: set your own, or JWT_ALLOW_PUBLIC_SECRET=true for a local stack')
   }
+  for (const url of webhookUrls) if (!URL.canParse(url)) problems.push(`WEBHOOK_URLS holds "${url}", which is not a URL`)
+  if (webhookUrls.length > 0 && webhookSecrets.length === 0) problems.push('WEBHOOK_SECRET must be set when WEBHOOK_URLS is: receivers verify every request with it')
+  if (webhookSecrets.some((w) => webhookSecretBytes(w).length < 16)) problems.push('WEBHOOK_SECRET values must each hold at least 16 bytes (base64 after whsec_)')
+  if (retryDelaysMs.length > 20) problems.push('WEBHOOK_RETRY_SCHEDULE must have at most 20 delays')
+  if (pollIntervalMs < 100 || pollIntervalMs > 3_600_000) problems.push('EVENTS_POLL_INTERVAL must be between 100 ms and 1 h')
+  if (leaseMs <= 2 * env.WEBHOOK_TIMEOUT_MS) problems.push('EVENTS_LEASE must be more than twice WEBHOOK_TIMEOUT_MS, or a slow delivery would outlive its claim')
+  if (graceMs < 2 * env.S3_TIMEOUT_MS) problems.push('EVENTS_GRACE must be at least twice S3_TIMEOUT_MS, or a poll could send the event of a change that lost a race before its writer removes it')
+  if (dedupeWindow < 3600) problems.push('EVENTS_DEDUPE_WINDOW must be at least 1 h')
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -333,9 +384,20 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       requireExp: env.JWT_REQUIRE_EXP,
       maxLifetimeSeconds: maxTokenLifetime,
       clockToleranceSeconds: clockTolerance,
+      cacheSize: env.JWT_CACHE_SIZE,
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    events: {
+      webhookUrls,
+      webhookSecrets,
+      webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs,
+      pollIntervalMs,
+      leaseMs,
+      graceMs,
+      dedupeWindowSeconds: dedupeWindow,
+    },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
   }
 }
