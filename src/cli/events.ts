@@ -26,7 +26,8 @@ if ((command !== 'list-dead' && command !== 'replay-dead') || extra.length > 0) 
 
 let config: Config
 try {
-  config = loadConfig(process.env)
+  // The events CLI verifies no token, so it needs no JWT key.
+  config = loadConfig(process.env, { requireJwtKey: false })
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : String(error))
 }
