@@ -79,7 +79,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     return503OnClosing: true,
     // Whether X-Forwarded-For names the client (request.ip), which per-address limits count by.
     trustProxy: trustProxyOption(config.trustProxy),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    // verbose: each validation error carries the schema it broke, so its message can say what the field takes.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // The line is the one request.log would write, byte for byte: the same bindings, reqId first. Its fields are

@@ -19,6 +19,7 @@ export const EnvSchema = Type.Object({
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint filegate calls, an http(s) URL without a path; unset means AWS (production) or the embedded store (development)' })),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint browsers use and signed URLs name, an http(s) URL without a path' })),
   S3_FORCE_PATH_STYLE: flag('true to address the bucket as a path (MinIO, Ceph) rather than a host name', false),
+  S3_CLIENT: Type.Union([Type.Literal('lean'), Type.Literal('sdk')], { default: 'lean', description: 'lean (record reads, HEAD, ranged GET, small PUTs and DELETE over a pooled HTTP client, the SDK for the rest) or sdk (the AWS SDK for every call)' }),
   S3_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: 'connect and request timeout of each S3 call, in milliseconds (100 to 120000)' }),
   AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, description: 'the S3 access key; unset means the SDK default credential chain' })),
   AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'the S3 secret key, given together with AWS_ACCESS_KEY_ID' })),
@@ -52,6 +53,9 @@ export const EnvSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
+  JWT_REQUIRE_EXP: flag('false accepts tokens without an exp claim (they then expire JWT_MAX_TOKEN_LIFETIME after their iat, or never without one)', true),
+  JWT_MAX_TOKEN_LIFETIME: duration('the longest a token may be valid (exp - iat, or exp - now without iat), at most 365 d; 0 means no limit', '24h'),
+  JWT_CLOCK_TOLERANCE: duration('how far clocks may disagree when exp, nbf and iat are checked, at most 5 m', '30s'),
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
@@ -77,6 +81,8 @@ export interface Config {
     readonly publicEndpoint: string | undefined
     readonly forcePathStyle: boolean
     readonly timeoutMs: number
+    /** `lean`: the hot object calls go over filegate's own pooled client; `sdk`: every call through the AWS SDK. */
+    readonly client: 'lean' | 'sdk'
     readonly credentials: { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string } | undefined
   }
   readonly embedded: { readonly port: number, readonly dir: string }
@@ -120,6 +126,12 @@ export interface Config {
     readonly issuer: string | undefined
     readonly audience: string | undefined
     readonly ownerClaim: string
+    /** Refuse tokens without exp. */
+    readonly requireExp: boolean
+    /** The longest validity a token may claim, in seconds; 0 means no limit. */
+    readonly maxLifetimeSeconds: number
+    /** Allowed clock skew for exp, nbf and iat, in seconds. */
+    readonly clockToleranceSeconds: number
   }
   /** Origins allowed to call the API from a browser; `*` allows any. */
   readonly corsOrigins: readonly string[]
@@ -235,6 +247,8 @@ function toConfig (env: Env): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
+  const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
 
   if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
   if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
@@ -246,6 +260,8 @@ function toConfig (env: Env): Config {
   if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
   if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
+  if (maxTokenLifetime > 365 * 86400) problems.push('JWT_MAX_TOKEN_LIFETIME must be at most 365 d (0 for no limit)')
+  if (clockTolerance > 300) problems.push('JWT_CLOCK_TOLERANCE must be at most 5 m')
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
@@ -267,6 +283,7 @@ function toConfig (env: Env): Config {
       publicEndpoint: env.S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       timeoutMs: env.S3_TIMEOUT_MS,
+      client: env.S3_CLIENT,
       credentials: env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
         ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN !== undefined && { sessionToken: env.AWS_SESSION_TOKEN }) }
         : undefined,
@@ -293,6 +310,9 @@ function toConfig (env: Env): Config {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       ownerClaim: env.JWT_OWNER_CLAIM,
+      requireExp: env.JWT_REQUIRE_EXP,
+      maxLifetimeSeconds: maxTokenLifetime,
+      clockToleranceSeconds: clockTolerance,
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,

@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
     publicEndpoint: undefined,
     forcePathStyle: false,
     timeoutMs: 10000,
+    client: 'lean',
     credentials: undefined,
   },
   embedded: { port: 4568, dir: '.data/s3' },
@@ -55,7 +56,7 @@ const DEFAULTS: Config = {
   trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
-  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
+  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30 },
   corsOrigins: [],
   demoPage: true,
   metrics: { port: undefined, host: '127.0.0.1' },
@@ -141,6 +142,14 @@ t.test('production needs a JWT key that is not the development secret', (t) => {
   t.end()
 })
 
+t.test('token lifetime settings are bounded', (t) => {
+  assertRefused(t, { JWT_CLOCK_TOLERANCE: '10m' }, ['JWT_CLOCK_TOLERANCE'], 'a 10-minute tolerance')
+  assertRefused(t, { JWT_MAX_TOKEN_LIFETIME: '400d' }, ['JWT_MAX_TOKEN_LIFETIME'], 'a 400-day lifetime')
+  assertRefused(t, { JWT_REQUIRE_EXP: 'maybe' }, ['JWT_REQUIRE_EXP'], 'not a boolean')
+  t.match(loadConfig({ JWT_REQUIRE_EXP: 'false', JWT_MAX_TOKEN_LIFETIME: '0', JWT_CLOCK_TOLERANCE: '5m' }).jwt, { requireExp: false, maxLifetimeSeconds: 0, clockToleranceSeconds: 300 })
+  t.end()
+})
+
 t.test('JWT_SECRET must have at least 32 characters', (t) => {
   assertRefused(t, { JWT_SECRET: 'x'.repeat(31) }, ['JWT_SECRET'], '31 characters')
   assertRefused(t, { JWT_SECRET: 'short' }, ['JWT_SECRET'], '5 characters')
@@ -206,7 +215,7 @@ t.test('other malformed variables are refused by name', (t) => {
   const cases: Array<[string, string]> = [
     ['PORT', '65536'], ['PORT', '-1'], ['PORT', 'http'], ['LOG_LEVEL', 'INFO'], ['S3_BUCKET', 'ab'],
     ['S3_ENDPOINT', 'http://host/path'], ['S3_PUBLIC_ENDPOINT', 'host:9000'], ['S3_FORCE_PATH_STYLE', 'maybe'],
-    ['S3_TIMEOUT_MS', '50'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
+    ['S3_TIMEOUT_MS', '50'], ['S3_CLIENT', 'aws'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
     ['UPLOAD_KEY_LAYOUT', 'flat'], ['JWT_PUBLIC_KEY', 'not a pem'], ['JWT_OWNER_CLAIM', 'has space'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
