@@ -56,6 +56,7 @@ export const EnvSchema = Type.Object({
   JWT_REQUIRE_EXP: flag('false accepts tokens without an exp claim (they then expire JWT_MAX_TOKEN_LIFETIME after their iat, or never without one)', true),
   JWT_MAX_TOKEN_LIFETIME: duration('the longest a token may be valid (exp - iat, or exp - now without iat), at most 365 d; 0 means no limit', '24h'),
   JWT_CLOCK_TOLERANCE: duration('how far clocks may disagree when exp, nbf and iat are checked, at most 5 m', '30s'),
+  JWT_CACHE_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000, description: 'how many verified tokens to keep (each until its exp), 0 to 1000000; 0 verifies every request afresh' }),
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
@@ -132,6 +133,8 @@ export interface Config {
     readonly maxLifetimeSeconds: number
     /** Allowed clock skew for exp, nbf and iat, in seconds. */
     readonly clockToleranceSeconds: number
+    /** Verified tokens kept, keyed by the whole token, each no longer than its exp allows; 0 means none. */
+    readonly cacheSize: number
   }
   /** Origins allowed to call the API from a browser; `*` allows any. */
   readonly corsOrigins: readonly string[]
@@ -313,6 +316,7 @@ function toConfig (env: Env): Config {
       requireExp: env.JWT_REQUIRE_EXP,
       maxLifetimeSeconds: maxTokenLifetime,
       clockToleranceSeconds: clockTolerance,
+      cacheSize: env.JWT_CACHE_SIZE,
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,

@@ -1,10 +1,11 @@
 // The orphan sweeper: finds uploads that were never confirmed and are older than the orphan age, and deletes them.
 import type { Config } from '../config.js'
 import type { SessionStore } from '../multipart/session-store.js'
-import type { RecordStore } from '../storage/record-store.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ListedObject, ObjectStore } from '../storage/s3.js'
 import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
 import { uploadOwnerOf } from '../uploads/new-upload.js'
+import { SERVED_PREFIX, servedKeyId } from '../uploads/served-key.js'
 import { sweepMultipartUploads } from './multipart-sweeper.js'
 
 const DAY_MS = 86_400_000
@@ -42,6 +43,10 @@ export interface SweepSummary {
   readonly deleted: number
   /** Confirmed, younger than the orphan age, or not a filegate key. */
   readonly kept: number
+  /** Uploads of confirmed files that are served from their checked copy, removed once their grant expired (or, in a dry run, that would be). */
+  readonly staging_removed: number
+  /** Checked copies no record names (left by a confirm that failed or lost a race), removed (or, in a dry run, that would be). */
+  readonly copies_removed: number
   /** Tombstones of deleted files older than the orphan age, removed (or, in a dry run, that would be). */
   readonly tombstones_removed: number
   /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
@@ -89,6 +94,8 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
   let scanned = 0
   let deleted = 0
   let kept = 0
+  let stagingRemoved = 0
+  let copiesRemoved = 0
   const failures: Array<{ key: string, message: string }> = []
 
   let aborted = false
@@ -104,9 +111,16 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       return
     }
     try {
+      const record = await records.get(parsed.id)
+      if (record !== undefined && servedKeyOf(record) !== key) {
+        // Confirmed and served from its copy: the upload is spent, and its grant has expired, so it stays gone.
+        if (!dryRun) await objects.delete(key)
+        stagingRemoved++
+        return
+      }
       // A completed multipart upload keeps its session until its record is written: asking for the record again after
       // the session closes the window between the two (its upload was created long ago, so its object looks old).
-      if (await records.exists(parsed.id) || await sessions.exists(parsed.id) || await records.exists(parsed.id)) {
+      if (record !== undefined || await sessions.exists(parsed.id) || await records.exists(parsed.id)) {
         kept++
         return
       }
@@ -122,6 +136,12 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       // Confirm refuses uploads past ORPHAN_TTL, so only a sweep with a shorter --older-than can race one; if it did,
       // the record now points at nothing: bury it too (as a DELETE would), and report it.
       const raced = await records.get(parsed.id)
+      if (raced !== undefined && servedKeyOf(raced) !== key) {
+        // The confirm copied the upload before it went, and serves the copy: only its index entry needs putting back.
+        await records.addToOwnerIndex(raced.uploaded_by, raced.id)
+        stagingRemoved++
+        return
+      }
       if (raced !== undefined) {
         await records.bury(raced)
         throw new Error('a confirm raced with the sweep; its record was buried with the upload')
@@ -142,6 +162,37 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       }
       const page = await objects.list(prefix, { maxKeys: pageSize, continuationToken: token })
       await eachLimited(page.objects, concurrency, examine)
+      token = page.nextToken
+    } while (token !== undefined)
+  }
+
+  // Copies are made at confirm and named by its record within the confirm's few seconds; older ones no record names are
+  // left over. Only the days of the look-back window are listed, as for the date layout.
+  async function examineCopy ({ key, lastModified }: ListedObject): Promise<void> {
+    if (signal?.aborted === true) {
+      aborted = true
+      return
+    }
+    const id = servedKeyId(key)
+    if (id === undefined || lastModified.getTime() > cutoff) return
+    try {
+      const record = await records.get(id)
+      if (record !== undefined && servedKeyOf(record) === key) return
+      if (!dryRun) await objects.delete(key)
+      copiesRemoved++
+    } catch (error) {
+      failures.push({ key, message: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  copies: for (const prefix of dayPrefixesBetween(SERVED_PREFIX, cutoff - lookbackSeconds * 1000, cutoff)) {
+    let token: string | undefined
+    do {
+      if (aborted || signal?.aborted === true) {
+        aborted = true
+        break copies
+      }
+      const page = await objects.list(prefix, { maxKeys: pageSize, continuationToken: token })
+      await eachLimited(page.objects, concurrency, examineCopy)
       token = page.nextToken
     } while (token !== undefined)
   }
@@ -185,6 +236,8 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     scanned,
     deleted,
     kept,
+    staging_removed: stagingRemoved,
+    copies_removed: copiesRemoved,
     tombstones_removed: tombstones,
     multipart_aborted: multipart.aborted,
     errors: failures.length,

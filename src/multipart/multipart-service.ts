@@ -118,7 +118,9 @@ export function createMultipartService ({ config, clients, objects, records, ses
       if (expected !== undefined && inspected.head.etag !== expected) {
         return await recorder.reject(key, id, `the object's ETag ${inspected.head.etag} is not ${expected}, the one its parts make`)
       }
-      const result = await recorder.checkAndRecord({ owner, id, key, inspected, ownerFiles, refuseOrphans: false })
+      // No copy: once completed, the object can no longer change (its part URLs name an upload that is gone, and only
+      // filegate starts uploads), so the checked object is the served one.
+      const result = await recorder.checkAndRecord({ owner, id, key, uploadedAt: inspected.head.lastModified, inspected, ownerFiles, refuseOrphans: false })
       // Removed only once the record stands: until then cleanup's orphan sweep leaves the object alone.
       await sessions.remove(session)
       return result

@@ -53,6 +53,10 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
       // exp and nbf are checked with this much slack for clock skew (iat, which fast-jwt leaves alone, below).
       clockTolerance: jwt.clockToleranceSeconds * 1000,
       ...(jwt.requireExp && { requiredClaims: ['exp'] }),
+      // Verified tokens are kept, keyed by a hash of the whole token, each until its exp (plus the same tolerance) or nbf
+      // says otherwise, in a bounded LRU: a user's token is sent many times. Failures are never served from it.
+      // (fast-jwt keeps a failure until now + tolerance + errorCacheTTL, so this TTL makes every one stale at once.)
+      ...(jwt.cacheSize > 0 && { cache: jwt.cacheSize, errorCacheTTL: () => -(jwt.clockToleranceSeconds * 1000) - 1 }),
       ...(jwt.issuer !== undefined && { allowedIss: jwt.issuer }),
       ...(jwt.audience !== undefined && { allowedAud: jwt.audience }),
     },

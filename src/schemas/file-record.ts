@@ -13,7 +13,8 @@ export const MetadataSchema = Type.Record(Type.String(), Type.String(), {
 
 export const FileRecordSchema = Type.Object({
   id: FileIdSchema,
-  key: Type.String({ description: 'The object key in the bucket' }),
+  key: Type.String({ description: 'The upload\'s object key in the bucket (the key its grant named)' }),
+  served_key: Type.Optional(Type.String({ description: 'The key of the copy confirm checked, which downloads serve and no upload grant can write (a POST upload); absent when the upload key itself is served (a completed multipart upload, which no grant can change, or a record from before served copies)' })),
   filename: Type.String({ description: 'The original file name, exactly as the client gave it' }),
   content_type: Type.String({ description: 'The content type the object was stored with' }),
   size: Type.Integer({ minimum: 0, description: 'Size in bytes' }),

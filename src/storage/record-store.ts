@@ -17,6 +17,11 @@ const TOMBSTONE_TYPE = 'application/vnd.filegate.tombstone+json'
 /** The largest UUID v7 timestamp; index keys sort by its difference so that S3's ascending listing is newest first. */
 const MAX_ID_TIME = 2 ** 48 - 1
 
+/** The object a download serves: the checked copy, or the upload itself where there is none. */
+export function servedKeyOf (record: Pick<FileRecord, 'key' | 'served_key'>): string {
+  return record.served_key ?? record.key
+}
+
 export function recordKeyFor (id: string): string {
   return `${RECORDS_PREFIX}${id}.json`
 }
@@ -41,7 +46,9 @@ function burialKeyFor (id: string, at: number): string {
 const checkRecord = Compile(FileRecordSchema)
 /** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
 // `key` (the deleted object's) lets a DELETE cut short after the burial finish removing the object; older tombstones lack it.
-const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()) }))
+const checkTombstone = Compile(Type.Object({
+  id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()), served_key: Type.Optional(Type.String()),
+}))
 
 export class CorruptRecordError extends Error {
   override name = 'CorruptRecordError'
@@ -59,11 +66,14 @@ export class RecordBuriedError extends Error {
 
 /** What `read` finds where a deleted file's record was. */
 class Tombstone {
-  constructor (readonly owner: string, readonly key: string | undefined) {}
+  constructor (readonly owner: string, readonly key: string | undefined, readonly servedKey: string | undefined) {}
 }
 
 /** What is left of a deleted file where its record was: the owner, and the object's key when the tombstone names it. */
-export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined }
+export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined, readonly served_key: string | undefined }
+
+/** What a burial needs of a record: the tombstone names its objects, so a DELETE cut short can finish removing them. */
+export type BuriedRecord = Pick<FileRecord, 'id' | 'uploaded_by' | 'key' | 'served_key'>
 
 /** A tombstone due for removal: the file id and the note that found it. */
 export interface Burial { readonly id: string, readonly noteKey: string }
@@ -80,7 +90,7 @@ export interface RecordStore {
    * Puts the tombstone back if an update wrote the record over it after `bury`: only on stores that cannot make a
    * write conditional on the version read (s3rver), where such an update cannot tell that the DELETE has begun.
    */
-  settleBurial (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void>
+  settleBurial (record: BuriedRecord): Promise<void>
   /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
   prepareWrites (): void
   /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
@@ -95,7 +105,7 @@ export interface RecordStore {
    * can write it again. A note of the burial is written first (beside the index removal), so cleanup
    * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last.
    */
-  bury (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void>
+  bury (record: BuriedRecord): Promise<void>
   /** Burials before `before` (ms since the epoch), oldest first. */
   listBurials (before: number, page: { limit: number, token: string | undefined }): Promise<BurialPage>
   /**
@@ -180,7 +190,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
     if (checkRecord.Check(parsed)) return parsed
-    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key)
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key, parsed.served_key)
     throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
@@ -201,7 +211,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
         // A DELETE buries the record, then deletes the object: if the object is gone, this write may have overwritten
         // the tombstone of a DELETE that ran since the read, so put the tombstone back. (If the object is still there,
         // the DELETE's settleBurial puts it back after deleting the object.)
-        if (await objects.head(next.key) !== undefined) return next
+        if (await objects.head(servedKeyOf(next)) !== undefined) return next
         await bury(next)
         return undefined
       }
@@ -212,13 +222,13 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
-  async function bury ({ id, uploaded_by: owner, key }: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void> {
+  async function bury ({ id, uploaded_by: owner, key, served_key: servedKey }: BuriedRecord): Promise<void> {
     const at = Date.now()
     await Promise.all([
       objects.delete(ownerIndexKeyFor(owner, id)),
       objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
     ])
-    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key }), { contentType: TOMBSTONE_TYPE })
+    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key, served_key: servedKey }), { contentType: TOMBSTONE_TYPE })
   }
 
   /** What an existing record (or tombstone) answers to a create. */
@@ -232,7 +242,7 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     get,
     async getOrBuried (id) {
       const found = await read(id)
-      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key } : found
+      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key, served_key: found.servedKey } : found
     },
     async settleBurial (record) {
       // An update always learns the store's form before it writes: if none has asked in this process, none is racing.

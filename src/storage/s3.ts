@@ -1,7 +1,7 @@
 // The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
 import { Readable } from 'node:stream'
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3'
@@ -87,6 +87,11 @@ export interface ObjectStore {
   replace (key: string, body: string, options: { contentType: string, ifMatch: string }): Promise<'replaced' | 'changed'>
   /** `createOnly` sends If-None-Match: *; the answer says whether the object was created or already there. */
   put (key: string, body: string, options: { contentType: string, createOnly?: boolean }): Promise<'created' | 'exists'>
+  /**
+   * A server-side copy of `source` to `target`, with its type and user metadata; undefined when there is no source.
+   * One request up to 5 GiB (S3's limit for a single copy, and a POST's).
+   */
+  copy (source: string, target: string): Promise<{ readonly etag: string } | undefined>
   delete (key: string): Promise<void>
   list (prefix: string, options: { maxKeys: number, continuationToken?: string | undefined, startAfter?: string | undefined }): Promise<ObjectPage>
   checkBucket (): Promise<void>
@@ -104,6 +109,9 @@ export interface ObjectStore {
 
 /** S3 and MinIO say NoSuchUpload for an upload that was completed or aborted; Ceph RGW says NoSuchKey to ListParts. */
 const isUploadGone = isNotFound
+
+/** The deadline of one server-side copy (S3 copies 5 GiB in well under a minute; AWS may answer 200 only once done). */
+const COPY_TIMEOUT_MS = 300_000
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '')
 
@@ -199,6 +207,17 @@ function createSdkObjectStore (clients: S3Clients): ObjectStore {
           if (createOnly && isConditionalConflict(error) && attempt < 3) continue
           return fail(error)
         }
+      }
+    },
+    async copy (source, target) {
+      try {
+        const copySource = `${bucket}/${source.split('/').map(encodeURIComponent).join('/')}`
+        // A copy of up to 5 GiB takes its time on AWS; a stalled store is caught by the HEAD that confirm sends beside it.
+        const out = await client.send(new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: copySource, MetadataDirective: 'COPY' }), { abortSignal: AbortSignal.timeout(Math.max(timeoutMs, COPY_TIMEOUT_MS)) })
+        return { etag: unquote(out.CopyObjectResult?.ETag) }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        return fail(error)
       }
     },
     async delete (key) {

@@ -1,15 +1,16 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
-import { FileNotFoundError, InvalidKeyError, PostTooLargeError } from '../errors.js'
+import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
-import type { RecordStore } from '../storage/record-store.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
 import { isInlineSafe } from './content-types.js'
 import { keyLayouts, parseUploadKey } from './key-layout.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { createUploadPlanner, type UploadRequest } from './new-upload.js'
+import { servedKeyFor } from './served-key.js'
 import { createUploadRecorder, type ConfirmResult } from './upload-recorder.js'
 
 export type { UploadRequest } from './new-upload.js'
@@ -62,6 +63,13 @@ export function createUploadService ({ config, clients, objects, records, now = 
   const planUpload = createUploadPlanner({ config, records, now })
   const recorder = createUploadRecorder({ config, objects, records, now })
 
+  /** A confirm of an upload that is gone: cleanup removed it after its file was recorded, or it never was. */
+  async function confirmedBefore (owner: string, id: string): Promise<ConfirmResult> {
+    const record = await records.get(id)
+    if (record === undefined || record.uploaded_by !== owner || await objects.head(servedKeyOf(record)) === undefined) throw new UploadNotFoundError()
+    return { created: false, record }
+  }
+
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
     const record = await records.get(id)
     // Another owner's file answers exactly like a missing one, so ids cannot be probed.
@@ -89,10 +97,27 @@ export function createUploadService ({ config, clients, objects, records, now = 
     async confirmUpload (owner, key) {
       const parsed = parseUploadKey(key, uploads.prefix, layout)
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
-      // HEAD (metadata) and the first bytes (content), and with MAX_FILES_PER_OWNER the owner's count, all at once.
+      // The grant stays valid after confirm, so its owner could still replace the upload: what is checked and served is a
+      // copy at a key no grant names. First the copy, beside the upload's HEAD (its age) and the owner's file count...
       records.prepareWrites()
-      const [inspected, ownerFiles] = await Promise.all([recorder.inspect(key), recorder.countOwnerFiles(owner, parsed.id)])
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, inspected, ownerFiles, refuseOrphans: true })
+      const servedKey = servedKeyFor(parsed.id, parsed.ext, now())
+      const [copied, upload, ownerFiles] = await Promise.all([
+        objects.copy(key, servedKey), objects.head(key), recorder.countOwnerFiles(owner, parsed.id),
+      ]).catch(async (error: unknown) => {
+        // A copy may have been made before a sibling call failed.
+        await recorder.discardCopy(parsed.id, servedKey, error)
+        throw error
+      })
+      if (copied === undefined || upload === undefined) {
+        if (copied !== undefined) await objects.delete(servedKey)
+        return await confirmedBefore(owner, parsed.id)
+      }
+      // ...then the copy's HEAD and first bytes (it cannot change), then the record and index entry: three round trips.
+      const inspected = await recorder.inspect(servedKey).catch(async (error: unknown) => {
+        await recorder.discardCopy(parsed.id, servedKey, error)
+        throw error
+      })
+      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerFiles, refuseOrphans: true })
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
@@ -102,7 +127,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
       const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
       const inline = disposition === 'inline' && isInlineSafe(record.content_type)
       const url = await presigner.presignGet({
-        key: record.key,
+        key: servedKeyOf(record),
         responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
         responseContentType: record.content_type,
         expiresSeconds: expires,
@@ -124,17 +149,20 @@ export function createUploadService ({ config, clients, objects, records, now = 
     async deleteFile (owner, id) {
       const found = await records.getOrBuried(id)
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
+      // The served copy, and the upload beside it when the file is served from a copy.
+      const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
       if ('buried' in found) {
-        // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.
-        if (found.key === undefined || await objects.head(found.key) === undefined) throw new FileNotFoundError()
-        await objects.delete(found.key)
+        // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
+        const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
+        if (!left.includes(true)) throw new FileNotFoundError()
+        await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
         return
       }
-      // The record goes first (its index entry, then the record becomes a tombstone that names the object), the object
+      // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
       // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
-      // A confirm racing this one meets the tombstone, or finds the object gone, and answers 404.
+      // A confirm racing this one meets the tombstone, or finds the served object gone, and answers 404.
       await records.bury(found)
-      await objects.delete(found.key)
+      await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
       await records.settleBurial(found)
     },
 

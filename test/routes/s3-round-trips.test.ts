@@ -1,4 +1,4 @@
-// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm few.
+// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -109,15 +109,21 @@ t.test('round trips to S3 per request', async (t) => {
       t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer(owner) })).statusCode, 201)
     })
     t.notOk(calls.some((c) => c.key.startsWith(`${INTERNAL_PREFIX}probes/`)), `${owner}: no probe after the first confirm of the process (${describe(calls)})`)
+    const copies = calls.filter((c) => c.command === 'CopyObjectCommand')
+    t.equal(copies.length, 1, `${owner}: the upload is copied once`)
+    const servedKey = copies[0]?.key ?? 'no copy'
+    t.ok(servedKey.startsWith(`${INTERNAL_PREFIX}served/`), `${owner}: to a served key (${servedKey})`)
     const writes = calls.filter((c) => c.command === 'PutObjectCommand')
     t.same(writes.map((c) => c.key).sort(), [recordKeyFor(upload.id), writes.find((c) => c.key.startsWith(ownerIndexPrefix(owner)))?.key ?? 'no index entry written'].sort(),
       `${owner}: the record and the owner index entry are written once each`)
     const firstWrite = Math.min(...writes.map((c) => c.start))
-    t.ok(calls.some((c) => c.command === 'HeadObjectCommand' && c.key === upload.key && c.end <= firstWrite), `${owner}: the upload is HEADed before anything is written`)
+    t.ok(calls.some((c) => c.command === 'HeadObjectCommand' && c.key === servedKey && c.end <= firstWrite), `${owner}: the copy is HEADed before anything is written`)
+    t.ok(calls.some((c) => c.command === 'GetObjectCommand' && c.key === servedKey && c.end <= firstWrite), `${owner}: and its first bytes read`)
+    t.notOk(calls.some((c) => c.command === 'GetObjectCommand' && c.key === upload.key), `${owner}: the upload's own bytes are never the ones checked`)
     t.notOk(calls.some((c) => c.command === 'GetObjectCommand' && c.key === recordKeyFor(upload.id)), `${owner}: a first confirm reads no record`)
     const rounds = sequentialRounds(calls)
     t.comment(`${owner}: confirm made ${calls.length} S3 calls in ${rounds} sequential round trips: ${describe(calls)}`)
-    t.equal(rounds, 2, `${owner}: confirm takes 2 sequential round trips: HEAD and ranged GET, then both writes at once`)
+    t.equal(rounds, 3, `${owner}: confirm takes 3 sequential round trips: the copy (beside the upload's HEAD), the copy's HEAD and ranged GET, then both writes at once`)
   }
 
   for (const [label, url] of [['download URL', `/files/download/${first.id}`], ['record', `/files/${first.id}`]] as const) {
@@ -134,8 +140,8 @@ t.test('round trips to S3 per request', async (t) => {
   const deleteCalls = await s3.during(async () => {
     t.equal((await app.inject({ method: 'DELETE', url: `/files/${first.id}`, headers: bearer('alice') })).statusCode, 204)
   })
-  // The record read; the index entry beside the burial note; the tombstone; the object last.
+  // The record read; the index entry beside the burial note; the tombstone; the copy beside the upload last.
   t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
-  t.equal(deleteCalls.length, 5, 'in 5 calls')
+  t.equal(deleteCalls.length, 6, 'in 6 calls')
   t.ok(s3.calls.length > 0)
 })
