@@ -10,6 +10,7 @@ import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import events from './plugins/events.js'
 import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
@@ -119,6 +120,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
+  await app.register(events, { config })
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })

@@ -63,6 +63,15 @@ export const EnvSchema = Type.Object({
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
+
+  WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
+  WEBHOOK_SECRET: Type.String({ pattern: '^\\s*(whsec_[A-Za-z0-9+/=]+(\\s+whsec_[A-Za-z0-9+/=]+)*)?\\s*$', default: '', description: 'one or more whsec_ secrets (base64 after whsec_, at least 16 bytes), separated by spaces; each signs every request (for rotation)' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: 'how long a webhook receiver may take to answer, in milliseconds (100 to 120000)' }),
+  WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '5s,5m,30m,2h,5h,10h,10h', description: 'the delays before each retry of a failed event, a comma list of durations (the Standard Webhooks schedule by default); the attempt after the last delay is the last' }),
+  EVENTS_POLL_INTERVAL: duration('how often each dispatcher looks in the outbox for events due (retries, and those whose writer died), 100 ms to 1 h', '5s'),
+  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
+  EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
+  EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -140,6 +149,18 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  readonly events: {
+    readonly webhookUrls: readonly string[]
+    /** The whsec_ secrets, each as given. */
+    readonly webhookSecrets: readonly string[]
+    readonly webhookTimeoutMs: number
+    /** Delays before each retry, in ms: attempts are one more than delays. */
+    readonly retryDelaysMs: readonly number[]
+    readonly pollIntervalMs: number
+    readonly leaseMs: number
+    readonly graceMs: number
+    readonly dedupeWindowSeconds: number
+  }
   /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
   readonly metrics: { readonly port: number | undefined, readonly host: string }
 }
@@ -152,7 +173,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL'])
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL', 'WEBHOOK_SECRET'])
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
@@ -167,6 +188,18 @@ export function parseDurationSeconds (text: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text)
   if (match === null) throw new ConfigError([`"${text}" is not a duration`])
   return Math.ceil(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1))
+}
+
+/** Parses `250ms`, `90`, `15m`... into milliseconds. */
+export function parseDurationMs (text: string): number {
+  const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text.trim())
+  if (match === null) throw new ConfigError([`"${text}" is not a duration`])
+  return Math.round(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1) * 1000)
+}
+
+/** The bytes of a whsec_ secret (base64 after the prefix). */
+export function webhookSecretBytes (secret: string): Buffer {
+  return Buffer.from(secret.slice('whsec_'.length), 'base64')
 }
 
 function parseBytes (text: string): number {
@@ -250,6 +283,13 @@ function toConfig (env: Env): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const webhookUrls = env.WEBHOOK_URLS.split(/[\s,]+/).filter((u) => u !== '')
+  const webhookSecrets = env.WEBHOOK_SECRET.split(/\s+/).filter((w) => w !== '')
+  const retryDelaysMs = env.WEBHOOK_RETRY_SCHEDULE.split(',').map(parseDurationMs)
+  const pollIntervalMs = parseDurationMs(env.EVENTS_POLL_INTERVAL)
+  const leaseMs = parseDurationMs(env.EVENTS_LEASE)
+  const graceMs = parseDurationMs(env.EVENTS_GRACE)
+  const dedupeWindow = parseDurationSeconds(env.EVENTS_DEDUPE_WINDOW)
   const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
   const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
 
@@ -272,6 +312,14 @@ function toConfig (env: Env): Config {
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
   if (production && env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
   if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
+  for (const url of webhookUrls) if (!URL.canParse(url)) problems.push(`WEBHOOK_URLS holds "${url}", which is not a URL`)
+  if (webhookUrls.length > 0 && webhookSecrets.length === 0) problems.push('WEBHOOK_SECRET must be set when WEBHOOK_URLS is: receivers verify every request with it')
+  if (webhookSecrets.some((w) => webhookSecretBytes(w).length < 16)) problems.push('WEBHOOK_SECRET values must each hold at least 16 bytes (base64 after whsec_)')
+  if (retryDelaysMs.length > 20) problems.push('WEBHOOK_RETRY_SCHEDULE must have at most 20 delays')
+  if (pollIntervalMs < 100 || pollIntervalMs > 3_600_000) problems.push('EVENTS_POLL_INTERVAL must be between 100 ms and 1 h')
+  if (leaseMs <= 2 * env.WEBHOOK_TIMEOUT_MS) problems.push('EVENTS_LEASE must be more than twice WEBHOOK_TIMEOUT_MS, or a slow delivery would outlive its claim')
+  if (graceMs < 2 * env.S3_TIMEOUT_MS) problems.push('EVENTS_GRACE must be at least twice S3_TIMEOUT_MS, or a poll could send the event of a change that lost a race before its writer removes it')
+  if (dedupeWindow < 3600) problems.push('EVENTS_DEDUPE_WINDOW must be at least 1 h')
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -320,6 +368,16 @@ function toConfig (env: Env): Config {
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    events: {
+      webhookUrls,
+      webhookSecrets,
+      webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs,
+      pollIntervalMs,
+      leaseMs,
+      graceMs,
+      dedupeWindowSeconds: dedupeWindow,
+    },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
   }
 }

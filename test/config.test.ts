@@ -59,6 +59,16 @@ const DEFAULTS: Config = {
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30, cacheSize: 10000 },
   corsOrigins: [],
   demoPage: true,
+  events: {
+    webhookUrls: [],
+    webhookSecrets: [],
+    webhookTimeoutMs: 15000,
+    retryDelaysMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    pollIntervalMs: 5000,
+    leaseMs: 60_000,
+    graceMs: 30_000,
+    dedupeWindowSeconds: 7 * 86400,
+  },
   metrics: { port: undefined, host: '127.0.0.1' },
 }
 
@@ -272,6 +282,29 @@ t.test('CLEANUP_INTERVAL (off by default, at most 7 d) and CLEANUP_LOOKBACK pars
   t.equal(loadConfig({ CLEANUP_INTERVAL: '0' }).cleanup.intervalSeconds, 0, '0 turns the sweep off')
   const cases: Array<[string, string]> = [['CLEANUP_INTERVAL', '8d'], ['CLEANUP_INTERVAL', 'hourly'], ['CLEANUP_LOOKBACK', '0'], ['CLEANUP_LOOKBACK', '-1d']]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('events: webhook URLs and secrets are parsed; bad ones are refused by name', (t) => {
+  const secret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`
+  const config = loadConfig({
+    WEBHOOK_URLS: 'http://127.0.0.1:9000/hook, https://example.com/b', WEBHOOK_SECRET: ` ${secret}  ${secret}x `.replace('x', ''),
+    WEBHOOK_RETRY_SCHEDULE: '100ms, 2s,1m', EVENTS_POLL_INTERVAL: '250ms', EVENTS_GRACE: '20s',
+  })
+  t.same(config.events.webhookUrls, ['http://127.0.0.1:9000/hook', 'https://example.com/b'])
+  t.same(config.events.webhookSecrets, [secret, secret])
+  t.same(config.events.retryDelaysMs, [100, 2000, 60_000])
+  t.equal(config.events.pollIntervalMs, 250)
+  assertRefused(t, { WEBHOOK_URLS: 'http://127.0.0.1:9000/hook' }, ['WEBHOOK_SECRET'], 'URLs without a secret')
+  assertRefused(t, { WEBHOOK_URLS: 'ftp://example.com', WEBHOOK_SECRET: secret }, ['WEBHOOK_URLS'], 'not an http URL')
+  assertRefused(t, { WEBHOOK_SECRET: 'whsec_c2hvcnQ=' }, ['WEBHOOK_SECRET'], 'a short secret')
+  assertRefused(t, { WEBHOOK_SECRET: 'not-a-whsec' }, ['WEBHOOK_SECRET'], 'not a whsec_ secret')
+  const shown = refusal({ WEBHOOK_SECRET: 'not-a-whsec-secret-value' })?.message ?? ''
+  t.notMatch(shown, /not-a-whsec-secret-value/, 'the bad secret is not repeated in the message')
+  assertRefused(t, { WEBHOOK_RETRY_SCHEDULE: '5s,soon' }, ['WEBHOOK_RETRY_SCHEDULE'], 'a schedule that is not durations')
+  assertRefused(t, { EVENTS_LEASE: '20s' }, ['EVENTS_LEASE'], 'a lease shorter than two timeouts')
+  assertRefused(t, { EVENTS_GRACE: '5s' }, ['EVENTS_GRACE'], 'a grace shorter than two S3 timeouts')
+  assertRefused(t, { EVENTS_POLL_INTERVAL: '10ms' }, ['EVENTS_POLL_INTERVAL'], 'a poll interval under 100 ms')
   t.end()
 })
 

@@ -1,5 +1,7 @@
 // The orphan sweeper: finds uploads that were never confirmed and are older than the orphan age, and deletes them.
 import type { Config } from '../config.js'
+import type { JobStore } from '../events/job-store.js'
+import type { EventOutbox } from '../events/outbox.js'
 import type { SessionStore } from '../multipart/session-store.js'
 import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ListedObject, ObjectStore } from '../storage/s3.js'
@@ -30,6 +32,8 @@ export interface SweepOptions {
   readonly pageSize?: number
   /** Objects examined at once. */
   readonly concurrency?: number
+  /** The outbox (a record the sweep buries gets its file.deleted event) and consumers' marks to forget after the window. */
+  readonly events?: { readonly outbox: EventOutbox, readonly jobs: JobStore, readonly dedupeWindowSeconds: number } | undefined
 }
 
 export interface SweepSummary {
@@ -51,6 +55,8 @@ export interface SweepSummary {
   readonly tombstones_removed: number
   /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
   readonly multipart_aborted: number
+  /** Consumers' marks of handled events older than EVENTS_DEDUPE_WINDOW, removed (or, in a dry run, that would be). */
+  readonly event_marks_removed: number
   readonly errors: number
   readonly failures: ReadonlyArray<{ readonly key: string, readonly message: string }>
   /** True when the sweep was stopped before it finished. */
@@ -82,7 +88,7 @@ async function eachLimited<T> (items: readonly T[], limit: number, work: (item: 
  * Listing failures end the sweep (they throw); a failure on one object is counted and the sweep goes on.
  */
 export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary> {
-  const { objects, records, sessions, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8 } = options
+  const { objects, records, sessions, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8, events } = options
   if (olderThanSeconds <= uploads.urlExpiresSeconds) {
     throw new RangeError(`the orphan age (${olderThanSeconds} s) must be longer than UPLOAD_URL_EXPIRES (${uploads.urlExpiresSeconds} s), or uploads still in progress would be deleted`)
   }
@@ -143,7 +149,9 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
         return
       }
       if (raced !== undefined) {
-        await records.bury(raced)
+        const deletedEvent = events?.outbox.companion('file.deleted')
+        await records.bury(raced, deletedEvent)
+        events?.outbox.made(deletedEvent)
         throw new Error('a confirm raced with the sweep; its record was buried with the upload')
       }
       deleted++
@@ -225,6 +233,15 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     burialToken = page.nextToken
   } while (burialToken !== undefined)
 
+  let eventMarks = 0
+  if (events !== undefined && !aborted) {
+    try {
+      eventMarks = await events.jobs.pruneSeen(now() - events.dedupeWindowSeconds * 1000, { dryRun, signal })
+    } catch (error) {
+      failures.push({ key: '_filegate/outbox-seen/', message: error instanceof Error ? error.message : String(error) })
+    }
+  }
+
   const first = prefixes[0]
   const last = prefixes.at(-1)
   return {
@@ -240,6 +257,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     copies_removed: copiesRemoved,
     tombstones_removed: tombstones,
     multipart_aborted: multipart.aborted,
+    event_marks_removed: eventMarks,
     errors: failures.length,
     failures: failures.slice(0, MAX_FAILURES_SHOWN),
     aborted,

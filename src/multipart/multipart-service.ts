@@ -1,5 +1,6 @@
 // The multipart service: large and resumable uploads in parts straight to S3, checked and recorded as a POST upload is.
 import type { Config } from '../config.js'
+import type { EventOutbox } from '../events/outbox.js'
 import {
   UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError, UploadRejectedError, ValidationError,
 } from '../errors.js'
@@ -62,14 +63,16 @@ export interface MultipartServiceDeps {
   readonly objects: ObjectStore
   readonly records: RecordStore
   readonly sessions: SessionStore
+  /** Where file.created events go; none written without it. */
+  readonly events?: EventOutbox | undefined
   readonly now?: () => number
 }
 
-export function createMultipartService ({ config, clients, objects, records, sessions, now = Date.now }: MultipartServiceDeps): MultipartService {
+export function createMultipartService ({ config, clients, objects, records, sessions, events, now = Date.now }: MultipartServiceDeps): MultipartService {
   const { uploads } = config
   const presigner = createPresigner(clients.public, clients.bucket)
   const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, now })
+  const recorder = createUploadRecorder({ config, objects, records, events, now })
   const ttlMs = uploads.multipartTtlSeconds * 1000
 
   const planOf = (session: MultipartSession): PartPlan => ({ size: session.size, partSize: session.part_size, partCount: session.part_count })

@@ -24,6 +24,7 @@ export const FileRecordSchema = Type.Object({
   is_public: Type.Boolean({ description: 'Whether anyone may download it; false unless the owner shares it' }),
   metadata: MetadataSchema,
   created_at: Type.String({ format: 'date-time', description: 'When the upload was confirmed (ISO 8601, UTC)' }),
+  revision: Type.Optional(Type.Integer({ minimum: 0, description: 'How many times the record was changed since it was confirmed (sharing, scans, variants); absent means 0. Part of each event id, so every change makes its own event' })),
 }, { $id: 'FileRecord', additionalProperties: false, description: 'A confirmed file' })
 
 export type FileRecord = Static<typeof FileRecordSchema>

@@ -1,5 +1,6 @@
 // The upload recorder: confirm's checks of an uploaded object and the record write, shared by POST confirm and multipart complete.
 import type { Config } from '../config.js'
+import type { EventOutbox } from '../events/outbox.js'
 import { StorageTimeoutError, StorageUnavailableError, UploadNotFoundError, UploadRejectedError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { RecordBuriedError, RecordVanishedError, servedKeyOf, type RecordStore } from '../storage/record-store.js'
@@ -59,7 +60,16 @@ export interface UploadRecorder {
 /** A plain MD5 ETag: 32 hex digits (a multipart or SSE-KMS / SSE-C ETag is not). */
 const PLAIN_MD5 = /^[0-9a-f]{32}$/
 
-export function createUploadRecorder ({ config, objects, records, now }: { config: Config, objects: ObjectStore, records: RecordStore, now: () => number }): UploadRecorder {
+export interface UploadRecorderDeps {
+  readonly config: Config
+  readonly objects: ObjectStore
+  readonly records: RecordStore
+  /** Where file.created events go; none written without it. */
+  readonly events?: EventOutbox | undefined
+  readonly now: () => number
+}
+
+export function createUploadRecorder ({ config, objects, records, events, now }: UploadRecorderDeps): UploadRecorder {
   const { uploads } = config
 
   async function rejectUpload (key: string, id: string, reason: string, servedKey?: string): Promise<ConfirmResult> {
@@ -75,12 +85,15 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
    * short between them is completed by the next one; until then an index entry without a record is never listed, and
    * a record without its index entry answers by id. A DELETE buries the record, so a confirm that checked the upload
    * before the DELETE removed it cannot write the record again: it takes its index entry back and answers 404.
+   * The file.created event is written in the same batch (by the record store, beside the record).
    */
   async function recordUpload (record: FileRecord): Promise<ConfirmResult> {
     for (let attempt = 1; ; attempt++) {
-      const [indexed, created] = await Promise.allSettled([records.addToOwnerIndex(record.uploaded_by, record.id), records.create(record)])
+      const event = events?.companion('file.created')
+      const [indexed, created] = await Promise.allSettled([records.addToOwnerIndex(record.uploaded_by, record.id), records.create(record, event)])
       if (created.status === 'fulfilled') {
         if (indexed.status === 'rejected') throw indexed.reason
+        if (created.value.created) events?.made(event)
         // A repeated confirm: unless a DELETE has begun (it removes the object first), the file stands as it was.
         if (created.value.created || await objects.head(servedKeyOf(created.value.record)) !== undefined) return created.value
       } else if (created.reason instanceof RecordVanishedError && attempt < 3) {

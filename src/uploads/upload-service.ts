@@ -1,6 +1,7 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
 import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
+import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
 import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
@@ -53,15 +54,17 @@ export interface UploadServiceDeps {
   readonly clients: S3Clients
   readonly objects: ObjectStore
   readonly records: RecordStore
+  /** Where the events of changes go (file.created, file.updated, file.deleted); none written without it. */
+  readonly events?: EventOutbox | undefined
   readonly now?: () => number
 }
 
-export function createUploadService ({ config, clients, objects, records, now = Date.now }: UploadServiceDeps): UploadService {
+export function createUploadService ({ config, clients, objects, records, events, now = Date.now }: UploadServiceDeps): UploadService {
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
   const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, now })
+  const recorder = createUploadRecorder({ config, objects, records, events, now })
 
   /** A confirm of an upload that is gone: cleanup removed it after its file was recorded, or it never was. */
   async function confirmedBefore (owner: string, id: string): Promise<ConfirmResult> {
@@ -161,14 +164,21 @@ export function createUploadService ({ config, clients, objects, records, now = 
       // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
       // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
       // A confirm racing this one meets the tombstone, or finds the served object gone, and answers 404.
-      await records.bury(found)
+      // The file.deleted event is written beside the burial note (before the tombstone): a DELETE cut short before the
+      // tombstone is repeated from the record and writes the same event (its id comes from the record), so consumers
+      // get it once; one cut short after it already wrote it.
+      const event = events?.companion('file.deleted')
+      await records.bury(found, event)
+      events?.made(event)
       await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
       await records.settleBurial(found)
     },
 
     async setPublic (owner, id, isPublic) {
-      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined)
+      const event = events?.companion('file.updated')
+      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined, event)
       if (record === undefined) throw new FileNotFoundError()
+      events?.made(event)
       return record
     },
   }
