@@ -51,6 +51,11 @@ export interface UploadRecorder {
    * 422 UPLOAD_REJECTED, unless a record already exists (it is returned as it is).
    */
   checkAndRecord (request: CheckRequest): Promise<ConfirmResult>
+  /**
+   * The same checks without the record: a POST upload is checked before its copy is made, so that a request that is
+   * not the owner's, or an upload the checks refuse, writes nothing but the refusal's delete. Undefined when it passes.
+   */
+  precheck (request: Omit<CheckRequest, 'servedKey'>): Promise<ConfirmResult | undefined>
   /** Removes a confirm's copy after a failure, unless a record names it. */
   discardCopy (id: string, servedKey: string, error: unknown): Promise<void>
   /** Deletes a violating upload (and its copy) and says why (422); a file recorded earlier is returned instead, never deleted. */
@@ -142,6 +147,11 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
 
     reject: rejectUpload,
 
+    async precheck (request) {
+      const assessed = await assess(request)
+      return 'created' in assessed ? assessed : undefined
+    },
+
     async checkAndRecord (request) {
       const { servedKey } = request
       if (servedKey === undefined) return await check(request)
@@ -160,7 +170,17 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
   }
 
   /** The checks of one object (the copy, for a POST upload), then the record. */
-  async function check ({ owner, id, key, servedKey, uploadedAt, inspected, ownerFiles, refuseOrphans }: CheckRequest): Promise<ConfirmResult> {
+  async function check (request: CheckRequest): Promise<ConfirmResult> {
+    const assessed = await assess(request)
+    if ('created' in assessed) return assessed
+    if (request.refuseOrphans && now() - request.uploadedAt.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(assessed.id))) {
+      throw new UploadNotFoundError()
+    }
+    return await recordUpload(assessed)
+  }
+
+  /** The checks of one object: the record to write, or the answer of a refusal that found the file recorded before. */
+  async function assess ({ owner, id, key, servedKey, inspected, ownerFiles }: CheckRequest): Promise<ConfirmResult | FileRecord> {
     const reject = async (reason: string): Promise<ConfirmResult> => await rejectUpload(key, id, reason, servedKey)
     const head = inspected?.head
     if (head === undefined || uploadOwnerOf(head) !== owner) throw new UploadNotFoundError()
@@ -199,9 +219,6 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
       metadata: callerMetadataOf(head),
       created_at: new Date(now()).toISOString(),
     }
-    if (refuseOrphans && now() - uploadedAt.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
-      throw new UploadNotFoundError()
-    }
-    return await recordUpload(record)
+    return record
   }
 }

@@ -104,27 +104,32 @@ export function createUploadService ({ config, clients, objects, records, events
     async confirmUpload (owner, key) {
       const parsed = parseUploadKey(key, uploads.prefix, layout)
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
-      // The grant stays valid after confirm, so its owner could still replace the upload: what is checked and served is a
-      // copy at a key no grant names. First the copy, beside the upload's HEAD (its age) and the owner's file count...
+      // The grant stays valid after confirm, so its owner could still replace the upload: what is served is a copy at a
+      // key no grant names. First the upload itself is checked (HEAD and first bytes, beside the owner's file count), so a
+      // request that is not the owner's, or an upload the checks refuse, copies nothing...
       records.prepareWrites()
+      const [inspected, ownerFiles] = await Promise.all([recorder.inspect(key), recorder.countOwnerFiles(owner, parsed.id)])
+      if (inspected === undefined) return await confirmedBefore(owner, parsed.id)
+      const request = { owner, id: parsed.id, key, uploadedAt: inspected.head.lastModified, inspected, ownerFiles, refuseOrphans: true }
+      const settled = await recorder.precheck(request)
+      if (settled !== undefined) return settled
+      // ...then the copy. A copy whose ETag is the checked one holds the checked bytes (a single POST's ETag is the MD5 of
+      // its bytes); otherwise the upload was replaced meanwhile (or the store's ETags are not MD5s, as with SSE-KMS), and
+      // the copy, which nothing can change, is checked itself. Then the record and index entry: three round trips.
       const servedKey = servedKeyFor(parsed.id, parsed.ext, now())
-      const [copied, upload, ownerFiles] = await Promise.all([
-        objects.copy(key, servedKey), objects.head(key), recorder.countOwnerFiles(owner, parsed.id),
-      ]).catch(async (error: unknown) => {
-        // A copy may have been made before a sibling call failed.
+      // A copy may take minutes (up to 5 GiB); a HEAD beside it answers a stalled store with 504 within S3_TIMEOUT_MS.
+      const [copied] = await Promise.all([objects.copy(key, servedKey), objects.head(key)]).catch(async (error: unknown) => {
         await recorder.discardCopy(parsed.id, servedKey, error)
         throw error
       })
-      if (copied === undefined || upload === undefined) {
-        if (copied !== undefined) await objects.delete(servedKey)
-        return await confirmedBefore(owner, parsed.id)
-      }
-      // ...then the copy's HEAD and first bytes (it cannot change), then the record and index entry: three round trips.
-      const inspected = await recorder.inspect(servedKey).catch(async (error: unknown) => {
-        await recorder.discardCopy(parsed.id, servedKey, error)
-        throw error
-      })
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerFiles, refuseOrphans: true })
+      if (copied === undefined) return await confirmedBefore(owner, parsed.id)
+      const checked = copied.etag === inspected.head.etag && !inspected.changing
+        ? inspected
+        : await recorder.inspect(servedKey).catch(async (error: unknown) => {
+          await recorder.discardCopy(parsed.id, servedKey, error)
+          throw error
+        })
+      return await recorder.checkAndRecord({ ...request, servedKey, inspected: checked })
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
