@@ -12,6 +12,7 @@ import { Value } from 'typebox/value'
 import ts from 'typescript'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { TEST_JWT_SECRET } from './helper.js'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const documentPath = join(root, 'openapi/openapi.json')
@@ -80,7 +81,7 @@ const Doc = Type.Object({
 })
 
 t.test('Swagger UI: filegate\'s title, the three steps, a named key, and real error examples per status', async (t) => {
-  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9' }))
+  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', JWT_SECRET: TEST_JWT_SECRET }))
   t.teardown(() => app.close())
   const page = await app.inject({ method: 'GET', url: '/docs/' })
   t.match(page.body, '<title>filegate API</title>', 'the page title')
