@@ -12,6 +12,7 @@ import { createUploadRecorder, type ConfirmResult } from '../uploads/upload-reco
 import { multipartEtag } from './multipart-etag.js'
 import { findPartProblems, listNumbers, partSizeOf, planParts, type PartPlan } from './part-plan.js'
 import type { MultipartSession, SessionStore } from './session-store.js'
+import { createOwnerCounts } from '../storage/owner-counts.js'
 
 export interface MultipartCreated {
   readonly file_id: string
@@ -68,8 +69,9 @@ export interface MultipartServiceDeps {
 export function createMultipartService ({ config, clients, objects, records, sessions, now = Date.now }: MultipartServiceDeps): MultipartService {
   const { uploads } = config
   const presigner = createPresigner(clients.public, clients.bucket)
-  const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, now })
+  const counts = createOwnerCounts({ objects, records, now })
+  const planUpload = createUploadPlanner({ config, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, now })
   const ttlMs = uploads.multipartTtlSeconds * 1000
 
   const planOf = (session: MultipartSession): PartPlan => ({ size: session.size, partSize: session.part_size, partCount: session.part_count })
@@ -106,7 +108,7 @@ export function createMultipartService ({ config, clients, objects, records, ses
   /** The object S3 assembled: the shared checks of confirm, after those only a multipart upload has. */
   async function checkCompleted (session: MultipartSession, parts: readonly StoredPart[] | undefined): Promise<ConfirmResult> {
     const { id, key, owner } = session
-    const [inspected, ownerFiles] = await Promise.all([recorder.inspect(key), recorder.countOwnerFiles(owner, id)])
+    const [inspected, ownerCount] = await Promise.all([recorder.inspect(key), recorder.readOwnerCount(owner)])
     if (inspected === undefined) {
       // The upload is gone and made no object: aborted, or (on stores that assemble slowly) still being completed.
       if (await sessions.exists(id)) throw new UploadBusyError()
@@ -118,7 +120,7 @@ export function createMultipartService ({ config, clients, objects, records, ses
       if (expected !== undefined && inspected.head.etag !== expected) {
         return await recorder.reject(key, id, `the object's ETag ${inspected.head.etag} is not ${expected}, the one its parts make`)
       }
-      const result = await recorder.checkAndRecord({ owner, id, key, inspected, ownerFiles, refuseOrphans: false })
+      const result = await recorder.checkAndRecord({ owner, id, key, inspected, ownerCount, refuseOrphans: false })
       // Removed only once the record stands: until then cleanup's orphan sweep leaves the object alone.
       await sessions.remove(session)
       return result

@@ -112,6 +112,11 @@ export interface RecordStore {
    * store supports it, and otherwise undone when the file's object has gone (a DELETE removes it first).
    */
   update (id: string, change: (current: FileRecord) => FileRecord | undefined): Promise<FileRecord | undefined>
+  /**
+   * The If-Match value this store takes for `etag` on a PUT (quoted or bare, found out once by a probe), or undefined
+   * when the store cannot make a write conditional (s3rver).
+   */
+  ifMatchFor (etag: string): Promise<string | undefined>
   /** How many entries the owner's index holds, not counting `except`; listing stops once `atMost` are counted. */
   countOwnerFiles (owner: string, atMost: number, except?: string): Promise<number>
 }
@@ -297,6 +302,10 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       return { ids, nextToken: page.nextToken }
     },
     update,
+    async ifMatchFor (etag) {
+      const form = await conditionalReplaceForm()
+      return form === 'unsupported' ? undefined : form === 'quoted' ? `"${etag}"` : etag
+    },
     async countOwnerFiles (owner, atMost, except) {
       let count = 0
       let token: string | undefined

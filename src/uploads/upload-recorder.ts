@@ -2,6 +2,7 @@
 import type { Config } from '../config.js'
 import { UploadNotFoundError, UploadRejectedError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
+import type { OwnerCount, OwnerCounts } from '../storage/owner-counts.js'
 import { RecordBuriedError, RecordVanishedError, type RecordStore } from '../storage/record-store.js'
 import type { ObjectHead, ObjectStore } from '../storage/s3.js'
 import { verifyContentType, SNIFF_BYTES } from './content-sniffing.js'
@@ -20,8 +21,8 @@ export interface CheckRequest {
   readonly key: string
   /** Undefined when there is no object at the key. */
   readonly inspected: InspectedUpload | undefined
-  /** The owner's file count (countOwnerFiles), when MAX_FILES_PER_OWNER is set. */
-  readonly ownerFiles: number | undefined
+  /** The owner's file count (readOwnerCount), when MAX_FILES_PER_OWNER is set. */
+  readonly ownerCount: OwnerCount | undefined
   /**
    * A POST upload past ORPHAN_TTL may be being deleted by cleanup right now, so it is never recorded. A completed
    * multipart upload is not at risk (its session stands until its record is written, and cleanup leaves it alone).
@@ -35,8 +36,8 @@ export interface UploadRecorder {
    * between them (its grant is still valid), they are read again, and `changing` says they never agreed.
    */
   inspect (key: string): Promise<InspectedUpload | undefined>
-  /** The owner's file count, when MAX_FILES_PER_OWNER is set, not counting this upload's own index entry. */
-  countOwnerFiles (owner: string, id: string): Promise<number | undefined>
+  /** The owner's file count when MAX_FILES_PER_OWNER is set (one GET), read beside the upload so the reservation can start from it. */
+  readOwnerCount (owner: string): Promise<OwnerCount | undefined>
   /**
    * Everything confirm checks once it has the object (owner binding, size and type limits, file name, content sniffing,
    * the declared MD5, the file cap), then the record and its index entry. A violating upload is deleted and answered
@@ -50,7 +51,7 @@ export interface UploadRecorder {
 /** A plain MD5 ETag: 32 hex digits (a multipart or SSE-KMS / SSE-C ETag is not). */
 const PLAIN_MD5 = /^[0-9a-f]{32}$/
 
-export function createUploadRecorder ({ config, objects, records, now }: { config: Config, objects: ObjectStore, records: RecordStore, now: () => number }): UploadRecorder {
+export function createUploadRecorder ({ config, objects, records, counts, now }: { config: Config, objects: ObjectStore, records: RecordStore, counts: OwnerCounts, now: () => number }): UploadRecorder {
   const { uploads } = config
 
   async function reject (key: string, id: string, reason: string): Promise<ConfirmResult> {
@@ -85,6 +86,29 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
     }
   }
 
+  /**
+   * With MAX_FILES_PER_OWNER: the place is taken on the owner's count first (a conditional write, so concurrent confirms
+   * can never take more places than there are), then the record is written; a confirm that records nothing new (a
+   * repeat, or one that lost to a DELETE) gives its place back. A place not given back (a crash in between) only
+   * makes the count too high, never too low; `npm run cleanup -- --recount` repairs it.
+   */
+  async function recordCounted (record: FileRecord, first: OwnerCount | undefined): Promise<ConfirmResult> {
+    const cap = uploads.maxFilesPerOwner
+    if (!(await counts.reserve(record.uploaded_by, cap, first))) {
+      return await reject(record.key, record.id, `you already have ${cap} files, the most allowed`)
+    }
+    let result: ConfirmResult
+    try {
+      result = await recordUpload(record)
+    } catch (error) {
+      // Best effort: if the release fails too, the count stays one too high (safe), until a recount.
+      await counts.release(record.uploaded_by).catch(() => undefined)
+      throw error
+    }
+    if (!result.created) await counts.release(record.uploaded_by)
+    return result
+  }
+
   return {
     async inspect (key) {
       for (let attempt = 1; ; attempt++) {
@@ -96,14 +120,13 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
       }
     },
 
-    async countOwnerFiles (owner, id) {
-      const cap = uploads.maxFilesPerOwner
-      return cap > 0 ? await records.countOwnerFiles(owner, cap, id) : undefined
+    async readOwnerCount (owner) {
+      return uploads.maxFilesPerOwner > 0 ? await counts.read(owner) : undefined
     },
 
     reject,
 
-    async checkAndRecord ({ owner, id, key, inspected, ownerFiles, refuseOrphans }) {
+    async checkAndRecord ({ owner, id, key, inspected, ownerCount, refuseOrphans }) {
       const head = inspected?.head
       if (head === undefined || uploadOwnerOf(head) !== owner) throw new UploadNotFoundError()
 
@@ -123,9 +146,6 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
       if (declaredMd5 !== undefined && etagMd5 !== undefined && declaredMd5 !== etagMd5) {
         return await reject(key, id, `its MD5 is ${etagMd5}, not the declared ${declaredMd5}`)
       }
-      if (ownerFiles !== undefined && ownerFiles >= uploads.maxFilesPerOwner) {
-        return await reject(key, id, `you already have ${ownerFiles} files, the most allowed`)
-      }
 
       const record: FileRecord = {
         id,
@@ -143,7 +163,8 @@ export function createUploadRecorder ({ config, objects, records, now }: { confi
       if (refuseOrphans && now() - head.lastModified.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
         throw new UploadNotFoundError()
       }
-      return await recordUpload(record)
+      if (uploads.maxFilesPerOwner === 0) return await recordUpload(record)
+      return await recordCounted(record, ownerCount)
     },
   }
 }

@@ -3,6 +3,7 @@ import { MAX_POST_SIZE, type Config } from '../config.js'
 import { FileNotFoundError, InvalidKeyError, PostTooLargeError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
+import { createOwnerCounts } from '../storage/owner-counts.js'
 import type { RecordStore } from '../storage/record-store.js'
 import type { ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
@@ -59,8 +60,10 @@ export function createUploadService ({ config, clients, objects, records, now = 
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
-  const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, now })
+  const counts = createOwnerCounts({ objects, records, now })
+  const capped = uploads.maxFilesPerOwner > 0
+  const planUpload = createUploadPlanner({ config, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, now })
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
     const record = await records.get(id)
@@ -91,8 +94,8 @@ export function createUploadService ({ config, clients, objects, records, now = 
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
       // HEAD (metadata) and the first bytes (content), and with MAX_FILES_PER_OWNER the owner's count, all at once.
       records.prepareWrites()
-      const [inspected, ownerFiles] = await Promise.all([recorder.inspect(key), recorder.countOwnerFiles(owner, parsed.id)])
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, inspected, ownerFiles, refuseOrphans: true })
+      const [inspected, ownerCount] = await Promise.all([recorder.inspect(key), recorder.readOwnerCount(owner)])
+      return await recorder.checkAndRecord({ owner, id: parsed.id, key, inspected, ownerCount, refuseOrphans: true })
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
@@ -122,19 +125,22 @@ export function createUploadService ({ config, clients, objects, records, now = 
     },
 
     async deleteFile (owner, id) {
-      const found = await records.getOrBuried(id)
+      // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
+      const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.read(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
       if ('buried' in found) {
         // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.
         if (found.key === undefined || await objects.head(found.key) === undefined) throw new FileNotFoundError()
-        await objects.delete(found.key)
+        // The count forgets a deleted id only after many later deletions, so a DELETE cut short is taken off it once.
+        await Promise.all([objects.delete(found.key), capped ? counts.removed(owner, id, ownerCount) : undefined])
         return
       }
       // The record goes first (its index entry, then the record becomes a tombstone that names the object), the object
       // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
       // A confirm racing this one meets the tombstone, or finds the object gone, and answers 404.
       await records.bury(found)
-      await objects.delete(found.key)
+      // Off the count once off the index (never before: the count may be too high for a moment, never too low).
+      await Promise.all([objects.delete(found.key), capped ? counts.removed(owner, id, ownerCount) : undefined])
       await records.settleBurial(found)
     },
 
