@@ -34,6 +34,10 @@ const checkCount = Compile(CountSchema)
 export interface OwnerCount { readonly files: number, readonly deleted: readonly string[], readonly etag: string, readonly updatedAt: number }
 
 export interface OwnerCounts {
+  /** The owner's count: one GET, no write; undefined when there is none yet (or it is unreadable). */
+  peek (owner: string): Promise<OwnerCount | undefined>
+  /** How many entries the owner's index holds, listing at most until `atMost`: for an owner with no count yet. */
+  countIndex (owner: string, atMost: number): Promise<number>
   /** The owner's count: one GET. A missing or unreadable count is rebuilt from the owner's index first (a listing, once). */
   read (owner: string): Promise<OwnerCount>
   /**
@@ -58,8 +62,8 @@ export interface OwnerCounts {
 export function createOwnerCounts ({ objects, records, now = Date.now }: { objects: ObjectStore, records: RecordStore, now?: () => number }): OwnerCounts {
   const body = (files: number, deleted: readonly string[]) => JSON.stringify({ files, deleted, updated_at: new Date(now()).toISOString() })
 
-  async function countIndex (owner: string): Promise<number> {
-    return await records.countOwnerFiles(owner, Number.MAX_SAFE_INTEGER)
+  async function countIndex (owner: string, atMost = Number.MAX_SAFE_INTEGER): Promise<number> {
+    return await records.countOwnerFiles(owner, atMost)
   }
 
   async function load (owner: string): Promise<OwnerCount | undefined> {
@@ -118,6 +122,11 @@ export function createOwnerCounts ({ objects, records, now = Date.now }: { objec
   }
 
   return {
+    async peek (owner) {
+      const found = await load(owner)
+      return found === undefined || found.files < 0 ? undefined : found
+    },
+    countIndex,
     read,
     async reserve (owner, cap, first) {
       return await change(owner, first !== undefined && first.files >= 0 ? first : undefined, (c) => c.files < cap ? { files: c.files + 1, deleted: c.deleted } : undefined)
@@ -126,7 +135,13 @@ export function createOwnerCounts ({ objects, records, now = Date.now }: { objec
       await change(owner, undefined, (c) => c.files > 0 ? { files: c.files - 1, deleted: c.deleted } : undefined)
     },
     async removed (owner, id, first) {
-      await change(owner, first !== undefined && first.files >= 0 ? first : undefined, (c) => c.deleted.includes(id) ? undefined : { files: Math.max(0, c.files - 1), deleted: [id, ...c.deleted].slice(0, RECENT_DELETES) })
+      const current = first ?? await load(owner)
+      // No count yet: built now from the index, which no longer lists the file, so there is nothing to take off.
+      if (current === undefined || current.files < 0) {
+        await read(owner)
+        return
+      }
+      await change(owner, current, (c) => c.deleted.includes(id) ? undefined : { files: Math.max(0, c.files - 1), deleted: [id, ...c.deleted].slice(0, RECENT_DELETES) })
     },
     async recount (owner, quietMs) {
       const current = await load(owner)

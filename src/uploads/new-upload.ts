@@ -80,8 +80,9 @@ export function createUploadPlanner ({ config, counts, now }: NewUploadDeps): (r
     }
 
     const cap = uploads.maxFilesPerOwner
-    // One read of the owner's count, however many files they have; confirm reserves the place exactly.
-    if (cap > 0 && (await counts.read(owner)).files >= cap) throw new FileLimitReachedError(cap)
+    // One read of the owner's count, however many files they have; confirm takes the place exactly. An owner with no
+    // count yet (files from before counts, or none) is counted from the index, up to the cap; the next confirm builds it.
+    if (cap > 0 && ((await counts.peek(owner))?.files ?? await counts.countIndex(owner, cap)) >= cap) throw new FileLimitReachedError(cap)
 
     const id = newFileId(now())
     const key = uploads.prefix + layout.keyFor({ id, ext: keyExtensionFor(type, filename), owner })

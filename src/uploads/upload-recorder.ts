@@ -121,7 +121,8 @@ export function createUploadRecorder ({ config, objects, records, counts, now }:
     },
 
     async readOwnerCount (owner) {
-      return uploads.maxFilesPerOwner > 0 ? await counts.read(owner) : undefined
+      // Read only: a confirm that is refused must write nothing, so a missing count is built when the place is taken.
+      return uploads.maxFilesPerOwner > 0 ? await counts.peek(owner) : undefined
     },
 
     reject,

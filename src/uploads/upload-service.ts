@@ -126,7 +126,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
 
     async deleteFile (owner, id) {
       // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
-      const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.read(owner) : undefined])
+      const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
       if ('buried' in found) {
         // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.

@@ -85,7 +85,7 @@ t.test('50 concurrent confirms at the cap record exactly the places left; racing
   t.equal(await createOwnerCounts({ objects: app.storage.objects, records: app.storage.records }).recount(owner, 0), 'kept', 'a recount finds nothing to repair')
 
   // A count left too high (a crash between taking a place and recording) is repaired by the recount once it is quiet.
-  const wrong = (at: number) => new PutObjectCommand({ Bucket: bucket, Key: ownerCountKeyFor(owner), Body: JSON.stringify({ files: 19, deleted: [], updated_at: new Date(at).toISOString() }), ContentType: 'application/json' })
+  const wrong = (at: number) => new PutObjectCommand({ Bucket: bucket, Key: ownerCountKeyFor(owner), Body: JSON.stringify({ files: files + 1, deleted: [], updated_at: new Date(at).toISOString() }), ContentType: 'application/json' })
   await s3.send(wrong(Date.now()))
   t.same(await repairOwnerCounts({ objects: app.storage.objects, records: app.storage.records, quietMs: 60_000 }), { checked: 1, repaired: 0, busy: 1, errors: 0 }, 'a count changed a moment ago is left alone')
   await s3.send(wrong(Date.now() - 120_000))
@@ -124,16 +124,20 @@ t.test('upload-url costs the same S3 calls for an owner with 10 files and with 2
     }
     return (sumOf(await scrape(metrics), S3_CALLS) - sumOf(before, S3_CALLS)) / grants
   }
-  // The first grant finds no count and builds it from the index (a listing, once per owner: how existing buckets migrate).
+  // With no count yet, a grant lists the index (as before counts) and the first confirm builds the count from it: how
+  // files recorded before counts existed are taken over, once per owner.
   const firstMany = await callsPerGrant('many', 1)
-  t.ok(firstMany >= 20, `the first grant of the 20,000-file owner built the count from the index (${firstMany} S3 calls)`)
-  t.equal(await storedCount(s3, bucket, 'many'), 20_000, 'the count says 20,000')
-  await callsPerGrant('few', 1)
-  t.equal(await storedCount(s3, bucket, 'few'), 10)
+  t.ok(firstMany >= 20, `a grant for the 20,000-file owner without a count lists the index (${firstMany} S3 calls)`)
+  for (const owner of ['few', 'many']) {
+    const grant = await uploadFile(app, owner, `one more for ${owner}`)
+    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer(owner) })).statusCode, 201)
+  }
+  t.equal(await storedCount(s3, bucket, 'many'), 20_001, 'the first confirm built the count: 20,001')
+  t.equal(await storedCount(s3, bucket, 'few'), 11)
 
   const few = await callsPerGrant('few', 5)
   const many = await callsPerGrant('many', 5)
-  t.comment(`S3 calls per upload-url: ${few} with 10 files, ${many} with 20,000`)
-  t.equal(few, 1, 'one S3 call (the count) per grant with 10 files')
-  t.equal(many, few, 'and the same with 20,000')
+  t.comment(`S3 calls per upload-url: ${few} with 11 files, ${many} with 20,001`)
+  t.equal(few, 1, 'one S3 call (the count) per grant with 11 files')
+  t.equal(many, few, 'and the same with 20,001')
 })
