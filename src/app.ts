@@ -10,10 +10,12 @@ import cleanup from './plugins/cleanup.js'
 import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
+import events from './plugins/events.js'
 import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
 import rateLimit from './plugins/rate-limit.js'
+import redis from './plugins/redis.js'
 import securityHeaders from './plugins/security-headers.js'
 import storage from './plugins/storage.js'
 import uploads from './plugins/uploads.js'
@@ -39,12 +41,25 @@ export interface AppOptions {
   readonly developmentToken?: () => string
 }
 
+/** The password in REDIS_URL, if any, which no log line may show. */
+function redisPassword (url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
+  const password = URL.canParse(url) ? decodeURIComponent(new URL(url).password) : ''
+  return password === '' ? undefined : password
+}
+
+/** TRUST_PROXY for Fastify: a hop count becomes the function proxy-addr makes of one (trust the nearest n hops). */
+function trustProxyOption (trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust
+  return typeof trust === 'boolean' ? trust : [...trust]
+}
+
 export function loggerOptions (config: Config): LoggerOptions {
   return {
     level: config.logLevel,
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     // A last pass over every line: tokens, signatures, policies and the keys themselves, wherever they ended up.
-    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret]) },
+    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret, redisPassword(config.redis.url)]) },
   }
 }
 
@@ -63,7 +78,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // On close: idle keep-alive connections are closed at once, and a request arriving on a busy one is answered 503.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    // Whether X-Forwarded-For names the client (request.ip), which per-address limits count by.
+    trustProxy: trustProxyOption(config.trustProxy),
+    // verbose: each validation error carries the schema it broke, so its message can say what the field takes.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // The line is the one request.log would write, byte for byte: the same bindings, reqId first. Its fields are
@@ -102,11 +120,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
+  await app.register(events, { config })
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })
   await app.register(auth, { jwt: config.jwt, checkOwner: createOwnerCheck(config.uploads) })
   await app.register(optionalAuth)
+  await app.register(redis, { redis: config.redis })
   await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(health)
   await app.register(files)

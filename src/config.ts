@@ -1,4 +1,5 @@
 // The environment schema: every setting filegate reads, parsed and validated once at start-up.
+import { isIP } from 'node:net'
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
 
@@ -18,6 +19,7 @@ export const EnvSchema = Type.Object({
   S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint filegate calls, an http(s) URL without a path; unset means AWS (production) or the embedded store (development)' })),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'the S3 endpoint browsers use and signed URLs name, an http(s) URL without a path' })),
   S3_FORCE_PATH_STYLE: flag('true to address the bucket as a path (MinIO, Ceph) rather than a host name', false),
+  S3_CLIENT: Type.Union([Type.Literal('lean'), Type.Literal('sdk')], { default: 'lean', description: 'lean (record reads, HEAD, ranged GET, small PUTs and DELETE over a pooled HTTP client, the SDK for the rest) or sdk (the AWS SDK for every call)' }),
   S3_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 10000, description: 'connect and request timeout of each S3 call, in milliseconds (100 to 120000)' }),
   AWS_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1, description: 'the S3 access key; unset means the SDK default credential chain' })),
   AWS_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1, description: 'the S3 secret key, given together with AWS_ACCESS_KEY_ID' })),
@@ -39,6 +41,11 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
+  RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'how long a rate-limit check waits for Redis (connect and command), in milliseconds (10 to 10000); past it the process counts on its own' }),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:._-]{1,64}$', default: 'filegate:', description: 'the prefix of every key filegate writes to Redis, so deployments can share one server (letters, digits, : . _ -)' }),
+  TRUST_PROXY: Type.String({ pattern: '^\\s*(true|false|[0-9]{1,2}|[0-9A-Fa-f:.]+(/[0-9]{1,3})?(\\s*,\\s*[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)\\s*$', default: 'false', description: 'whether X-Forwarded-For names the client: false, true (any peer), a number of proxy hops, or a comma list of proxy addresses or CIDRs' }),
   CLEANUP_INTERVAL: duration('how often the in-process orphan sweep runs, at most 7 d; 0 turns it off', '0'),
   CLEANUP_LOOKBACK: duration('with the date layout, how far past ORPHAN_TTL the orphan sweep looks, at least 1 s', '30d'),
 
@@ -46,12 +53,25 @@ export const EnvSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
+  JWT_REQUIRE_EXP: flag('false accepts tokens without an exp claim (they then expire JWT_MAX_TOKEN_LIFETIME after their iat, or never without one)', true),
+  JWT_MAX_TOKEN_LIFETIME: duration('the longest a token may be valid (exp - iat, or exp - now without iat), at most 365 d; 0 means no limit', '24h'),
+  JWT_CLOCK_TOLERANCE: duration('how far clocks may disagree when exp, nbf and iat are checked, at most 5 m', '30s'),
+  JWT_CACHE_SIZE: Type.Integer({ minimum: 0, maximum: 1000000, default: 10000, description: 'how many verified tokens to keep (each until its exp), 0 to 1000000; 0 verifies every request afresh' }),
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
+
+  WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
+  WEBHOOK_SECRET: Type.String({ pattern: '^\\s*(whsec_[A-Za-z0-9+/=]+(\\s+whsec_[A-Za-z0-9+/=]+)*)?\\s*$', default: '', description: 'one or more whsec_ secrets (base64 after whsec_, at least 16 bytes), separated by spaces; each signs every request (for rotation)' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: 'how long a webhook receiver may take to answer, in milliseconds (100 to 120000)' }),
+  WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '5s,5m,30m,2h,5h,10h,10h', description: 'the delays before each retry of a failed event, a comma list of durations (the Standard Webhooks schedule by default); the attempt after the last delay is the last' }),
+  EVENTS_POLL_INTERVAL: duration('how often each dispatcher looks in the outbox for events due (retries, and those whose writer died), 100 ms to 1 h', '5s'),
+  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
+  EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
+  EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -71,6 +91,8 @@ export interface Config {
     readonly publicEndpoint: string | undefined
     readonly forcePathStyle: boolean
     readonly timeoutMs: number
+    /** `lean`: the hot object calls go over filegate's own pooled client; `sdk`: every call through the AWS SDK. */
+    readonly client: 'lean' | 'sdk'
     readonly credentials: { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string } | undefined
   }
   readonly embedded: { readonly port: number, readonly dir: string }
@@ -87,8 +109,20 @@ export interface Config {
     /** The most files one owner may keep; 0 means no limit. */
     readonly maxFilesPerOwner: number
   }
-  /** Per-owner limits of upload-url and confirm, each route counted on its own, per process. */
-  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number }
+  /**
+   * Per-owner limits of upload-url and confirm, each route counted on its own, and a per-address limit of anonymous
+   * downloads; counted in Redis when `redis.url` is set, else per process.
+   */
+  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number }
+  readonly redis: {
+    /** Unset: no Redis; every process counts on its own. */
+    readonly url: string | undefined
+    /** Connect and command timeout; a check that waits longer is counted by the process instead. */
+    readonly timeoutMs: number
+    readonly keyPrefix: string
+  }
+  /** Fastify's trustProxy: whether (and from which peers) X-Forwarded-For is believed as the client address. */
+  readonly trustProxy: boolean | number | readonly string[]
   readonly cleanup: {
     /** Seconds between in-process orphan sweeps; 0 means none. */
     readonly intervalSeconds: number
@@ -102,11 +136,31 @@ export interface Config {
     readonly issuer: string | undefined
     readonly audience: string | undefined
     readonly ownerClaim: string
+    /** Refuse tokens without exp. */
+    readonly requireExp: boolean
+    /** The longest validity a token may claim, in seconds; 0 means no limit. */
+    readonly maxLifetimeSeconds: number
+    /** Allowed clock skew for exp, nbf and iat, in seconds. */
+    readonly clockToleranceSeconds: number
+    /** Verified tokens kept, keyed by the whole token, each no longer than its exp allows; 0 means none. */
+    readonly cacheSize: number
   }
   /** Origins allowed to call the API from a browser; `*` allows any. */
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  readonly events: {
+    readonly webhookUrls: readonly string[]
+    /** The whsec_ secrets, each as given. */
+    readonly webhookSecrets: readonly string[]
+    readonly webhookTimeoutMs: number
+    /** Delays before each retry, in ms: attempts are one more than delays. */
+    readonly retryDelaysMs: readonly number[]
+    readonly pollIntervalMs: number
+    readonly leaseMs: number
+    readonly graceMs: number
+    readonly dedupeWindowSeconds: number
+  }
   /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
   readonly metrics: { readonly port: number | undefined, readonly host: string }
 }
@@ -119,7 +173,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values never appear in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'JWT_PUBLIC_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'REDIS_URL', 'WEBHOOK_SECRET'])
 
 const SEVEN_DAYS = 7 * 24 * 3600
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }
@@ -136,10 +190,37 @@ export function parseDurationSeconds (text: string): number {
   return Math.ceil(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1))
 }
 
+/** Parses `250ms`, `90`, `15m`... into milliseconds. */
+export function parseDurationMs (text: string): number {
+  const match = /^([0-9]+)(ms|s|m|h|d)?$/.exec(text.trim())
+  if (match === null) throw new ConfigError([`"${text}" is not a duration`])
+  return Math.round(Number(match[1]) * (unitSeconds[match[2] ?? 's'] ?? 1) * 1000)
+}
+
+/** The bytes of a whsec_ secret (base64 after the prefix). */
+export function webhookSecretBytes (secret: string): Buffer {
+  return Buffer.from(secret.slice('whsec_'.length), 'base64')
+}
+
 function parseBytes (text: string): number {
   const match = /^([0-9]+)(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/.exec(text)
   if (match === null) throw new ConfigError([`"${text}" is not a size`])
   return Number(match[1]) * (unitBytes[match[2] ?? 'B'] ?? 1)
+}
+
+/** TRUST_PROXY's text as Fastify's trustProxy: a flag, a hop count, or the addresses of trusted proxies. */
+function parseTrustProxy (text: string, problems: string[]): boolean | number | readonly string[] {
+  const value = text.trim()
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  const entries = value.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address = '', bits] = entry.split('/')
+    const family = isIP(address)
+    if (family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128))) problems.push(`TRUST_PROXY must list IP addresses or CIDRs ("${entry}" is neither)`)
+  }
+  return entries
 }
 
 /** Reads only the variables the schema names, so unrelated environment never matters. */
@@ -202,6 +283,15 @@ function toConfig (env: Env): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const webhookUrls = env.WEBHOOK_URLS.split(/[\s,]+/).filter((u) => u !== '')
+  const webhookSecrets = env.WEBHOOK_SECRET.split(/\s+/).filter((w) => w !== '')
+  const retryDelaysMs = env.WEBHOOK_RETRY_SCHEDULE.split(',').map(parseDurationMs)
+  const pollIntervalMs = parseDurationMs(env.EVENTS_POLL_INTERVAL)
+  const leaseMs = parseDurationMs(env.EVENTS_LEASE)
+  const graceMs = parseDurationMs(env.EVENTS_GRACE)
+  const dedupeWindow = parseDurationSeconds(env.EVENTS_DEDUPE_WINDOW)
+  const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
+  const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
 
   if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
   if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
@@ -213,12 +303,23 @@ function toConfig (env: Env): Config {
   if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
   if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
+  if (maxTokenLifetime > 365 * 86400) problems.push('JWT_MAX_TOKEN_LIFETIME must be at most 365 d (0 for no limit)')
+  if (clockTolerance > 300) problems.push('JWT_CLOCK_TOLERANCE must be at most 5 m')
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
   }
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
   if (production && env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
   if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
+  for (const url of webhookUrls) if (!URL.canParse(url)) problems.push(`WEBHOOK_URLS holds "${url}", which is not a URL`)
+  if (webhookUrls.length > 0 && webhookSecrets.length === 0) problems.push('WEBHOOK_SECRET must be set when WEBHOOK_URLS is: receivers verify every request with it')
+  if (webhookSecrets.some((w) => webhookSecretBytes(w).length < 16)) problems.push('WEBHOOK_SECRET values must each hold at least 16 bytes (base64 after whsec_)')
+  if (retryDelaysMs.length > 20) problems.push('WEBHOOK_RETRY_SCHEDULE must have at most 20 delays')
+  if (pollIntervalMs < 100 || pollIntervalMs > 3_600_000) problems.push('EVENTS_POLL_INTERVAL must be between 100 ms and 1 h')
+  if (leaseMs <= 2 * env.WEBHOOK_TIMEOUT_MS) problems.push('EVENTS_LEASE must be more than twice WEBHOOK_TIMEOUT_MS, or a slow delivery would outlive its claim')
+  if (graceMs < 2 * env.S3_TIMEOUT_MS) problems.push('EVENTS_GRACE must be at least twice S3_TIMEOUT_MS, or a poll could send the event of a change that lost a race before its writer removes it')
+  if (dedupeWindow < 3600) problems.push('EVENTS_DEDUPE_WINDOW must be at least 1 h')
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -233,6 +334,7 @@ function toConfig (env: Env): Config {
       publicEndpoint: env.S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       timeoutMs: env.S3_TIMEOUT_MS,
+      client: env.S3_CLIENT,
       credentials: env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
         ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN !== undefined && { sessionToken: env.AWS_SESSION_TOKEN }) }
         : undefined,
@@ -248,7 +350,9 @@ function toConfig (env: Env): Config {
       multipartTtlSeconds: multipartTtl,
       maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
-    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow },
+    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX },
+    redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, keyPrefix: env.REDIS_KEY_PREFIX },
+    trustProxy,
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
     downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
     jwt: {
@@ -257,9 +361,23 @@ function toConfig (env: Env): Config {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       ownerClaim: env.JWT_OWNER_CLAIM,
+      requireExp: env.JWT_REQUIRE_EXP,
+      maxLifetimeSeconds: maxTokenLifetime,
+      clockToleranceSeconds: clockTolerance,
+      cacheSize: env.JWT_CACHE_SIZE,
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    events: {
+      webhookUrls,
+      webhookSecrets,
+      webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryDelaysMs,
+      pollIntervalMs,
+      leaseMs,
+      graceMs,
+      dedupeWindowSeconds: dedupeWindow,
+    },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
   }
 }

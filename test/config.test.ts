@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
     publicEndpoint: undefined,
     forcePathStyle: false,
     timeoutMs: 10000,
+    client: 'lean',
     credentials: undefined,
   },
   embedded: { port: 4568, dir: '.data/s3' },
@@ -50,12 +51,24 @@ const DEFAULTS: Config = {
     multipartTtlSeconds: 7 * 86400,
     maxFilesPerOwner: 0,
   },
-  rateLimit: { enabled: true, max: 60, windowSeconds: 60 },
+  rateLimit: { enabled: true, max: 60, windowSeconds: 60, anonymousMax: 120 },
+  redis: { url: undefined, timeoutMs: 500, keyPrefix: 'filegate:' },
+  trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
-  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub' },
+  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30, cacheSize: 10000 },
   corsOrigins: [],
   demoPage: true,
+  events: {
+    webhookUrls: [],
+    webhookSecrets: [],
+    webhookTimeoutMs: 15000,
+    retryDelaysMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+    pollIntervalMs: 5000,
+    leaseMs: 60_000,
+    graceMs: 30_000,
+    dedupeWindowSeconds: 7 * 86400,
+  },
   metrics: { port: undefined, host: '127.0.0.1' },
 }
 
@@ -139,6 +152,14 @@ t.test('production needs a JWT key that is not the development secret', (t) => {
   t.end()
 })
 
+t.test('token lifetime settings are bounded', (t) => {
+  assertRefused(t, { JWT_CLOCK_TOLERANCE: '10m' }, ['JWT_CLOCK_TOLERANCE'], 'a 10-minute tolerance')
+  assertRefused(t, { JWT_MAX_TOKEN_LIFETIME: '400d' }, ['JWT_MAX_TOKEN_LIFETIME'], 'a 400-day lifetime')
+  assertRefused(t, { JWT_REQUIRE_EXP: 'maybe' }, ['JWT_REQUIRE_EXP'], 'not a boolean')
+  t.match(loadConfig({ JWT_REQUIRE_EXP: 'false', JWT_MAX_TOKEN_LIFETIME: '0', JWT_CLOCK_TOLERANCE: '5m' }).jwt, { requireExp: false, maxLifetimeSeconds: 0, clockToleranceSeconds: 300 })
+  t.end()
+})
+
 t.test('JWT_SECRET must have at least 32 characters', (t) => {
   assertRefused(t, { JWT_SECRET: 'x'.repeat(31) }, ['JWT_SECRET'], '31 characters')
   assertRefused(t, { JWT_SECRET: 'short' }, ['JWT_SECRET'], '5 characters')
@@ -204,7 +225,7 @@ t.test('other malformed variables are refused by name', (t) => {
   const cases: Array<[string, string]> = [
     ['PORT', '65536'], ['PORT', '-1'], ['PORT', 'http'], ['LOG_LEVEL', 'INFO'], ['S3_BUCKET', 'ab'],
     ['S3_ENDPOINT', 'http://host/path'], ['S3_PUBLIC_ENDPOINT', 'host:9000'], ['S3_FORCE_PATH_STYLE', 'maybe'],
-    ['S3_TIMEOUT_MS', '50'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
+    ['S3_TIMEOUT_MS', '50'], ['S3_CLIENT', 'aws'], ['JWT_CACHE_SIZE', '-1'], ['UPLOAD_PREFIX', '_filegate/'], ['UPLOAD_PREFIX', '/uploads/'], ['UPLOAD_PREFIX', 'a//b/'],
     ['UPLOAD_KEY_LAYOUT', 'flat'], ['JWT_PUBLIC_KEY', 'not a pem'], ['JWT_OWNER_CLAIM', 'has space'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
@@ -225,13 +246,34 @@ t.test('UPLOAD_PREFIX refuses . and .. segments, which issued keys may not conta
 })
 
 t.test('abuse limits: RATE_LIMIT_* and MAX_FILES_PER_OWNER parse and refuse bad values by name', (t) => {
-  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30 })
+  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s', RATE_LIMIT_ANONYMOUS_MAX: '7' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30, anonymousMax: 7 })
   t.equal(loadConfig({ MAX_FILES_PER_OWNER: '1000' }).uploads.maxFilesPerOwner, 1000)
   const cases: Array<[string, string]> = [
     ['RATE_LIMIT_MAX', '0'], ['RATE_LIMIT_MAX', '2.5'], ['RATE_LIMIT_MAX', 'lots'], ['RATE_LIMIT_WINDOW', '0'], ['RATE_LIMIT_WINDOW', '2d'],
     ['RATE_LIMIT_WINDOW', 'soon'], ['RATE_LIMIT_ENABLED', 'maybe'], ['MAX_FILES_PER_OWNER', '-1'], ['MAX_FILES_PER_OWNER', '1.5'],
+    ['RATE_LIMIT_ANONYMOUS_MAX', '0'], ['RATE_LIMIT_ANONYMOUS_MAX', 'many'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('several instances: REDIS_* and TRUST_PROXY parse, and bad values are refused by name (a Redis URL is never echoed)', (t) => {
+  t.same(loadConfig({}).redis, { url: undefined, timeoutMs: 500, keyPrefix: 'filegate:' })
+  t.same(loadConfig({ REDIS_URL: 'redis://:pw@10.0.0.5:6380/2', REDIS_TIMEOUT_MS: '200', REDIS_KEY_PREFIX: 'fg-eu:' }).redis,
+    { url: 'redis://:pw@10.0.0.5:6380/2', timeoutMs: 200, keyPrefix: 'fg-eu:' })
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1'])
+  const cases: Array<[string, string]> = [
+    ['REDIS_URL', 'http://cache:6379'], ['REDIS_URL', 'redis://a b'], ['REDIS_TIMEOUT_MS', '5'], ['REDIS_TIMEOUT_MS', 'fast'],
+    ['REDIS_KEY_PREFIX', 'with space'], ['TRUST_PROXY', 'yes'], ['TRUST_PROXY', '10.0.0.0/33'], ['TRUST_PROXY', '999.1.1.1'],
+    ['TRUST_PROXY', 'proxy.internal'],
+  ]
+  for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  const error = refusal({ REDIS_URL: 'redis://:hunter2-secret@cache 6379' })
+  t.match(error?.message, /REDIS_URL/)
+  t.notMatch(error?.message, 'hunter2', 'the message does not show the URL (with its password)')
   t.end()
 })
 
@@ -240,6 +282,29 @@ t.test('CLEANUP_INTERVAL (off by default, at most 7 d) and CLEANUP_LOOKBACK pars
   t.equal(loadConfig({ CLEANUP_INTERVAL: '0' }).cleanup.intervalSeconds, 0, '0 turns the sweep off')
   const cases: Array<[string, string]> = [['CLEANUP_INTERVAL', '8d'], ['CLEANUP_INTERVAL', 'hourly'], ['CLEANUP_LOOKBACK', '0'], ['CLEANUP_LOOKBACK', '-1d']]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
+  t.end()
+})
+
+t.test('events: webhook URLs and secrets are parsed; bad ones are refused by name', (t) => {
+  const secret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`
+  const config = loadConfig({
+    WEBHOOK_URLS: 'http://127.0.0.1:9000/hook, https://example.com/b', WEBHOOK_SECRET: ` ${secret}  ${secret}x `.replace('x', ''),
+    WEBHOOK_RETRY_SCHEDULE: '100ms, 2s,1m', EVENTS_POLL_INTERVAL: '250ms', EVENTS_GRACE: '20s',
+  })
+  t.same(config.events.webhookUrls, ['http://127.0.0.1:9000/hook', 'https://example.com/b'])
+  t.same(config.events.webhookSecrets, [secret, secret])
+  t.same(config.events.retryDelaysMs, [100, 2000, 60_000])
+  t.equal(config.events.pollIntervalMs, 250)
+  assertRefused(t, { WEBHOOK_URLS: 'http://127.0.0.1:9000/hook' }, ['WEBHOOK_SECRET'], 'URLs without a secret')
+  assertRefused(t, { WEBHOOK_URLS: 'ftp://example.com', WEBHOOK_SECRET: secret }, ['WEBHOOK_URLS'], 'not an http URL')
+  assertRefused(t, { WEBHOOK_SECRET: 'whsec_c2hvcnQ=' }, ['WEBHOOK_SECRET'], 'a short secret')
+  assertRefused(t, { WEBHOOK_SECRET: 'not-a-whsec' }, ['WEBHOOK_SECRET'], 'not a whsec_ secret')
+  const shown = refusal({ WEBHOOK_SECRET: 'not-a-whsec-secret-value' })?.message ?? ''
+  t.notMatch(shown, /not-a-whsec-secret-value/, 'the bad secret is not repeated in the message')
+  assertRefused(t, { WEBHOOK_RETRY_SCHEDULE: '5s,soon' }, ['WEBHOOK_RETRY_SCHEDULE'], 'a schedule that is not durations')
+  assertRefused(t, { EVENTS_LEASE: '20s' }, ['EVENTS_LEASE'], 'a lease shorter than two timeouts')
+  assertRefused(t, { EVENTS_GRACE: '5s' }, ['EVENTS_GRACE'], 'a grace shorter than two S3 timeouts')
+  assertRefused(t, { EVENTS_POLL_INTERVAL: '10ms' }, ['EVENTS_POLL_INTERVAL'], 'a poll interval under 100 ms')
   t.end()
 })
 

@@ -1,10 +1,13 @@
 // The orphan sweeper: finds uploads that were never confirmed and are older than the orphan age, and deletes them.
 import type { Config } from '../config.js'
+import type { JobStore } from '../events/job-store.js'
+import type { EventOutbox } from '../events/outbox.js'
 import type { SessionStore } from '../multipart/session-store.js'
-import type { RecordStore } from '../storage/record-store.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ListedObject, ObjectStore } from '../storage/s3.js'
 import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
 import { uploadOwnerOf } from '../uploads/new-upload.js'
+import { SERVED_PREFIX, servedKeyId } from '../uploads/served-key.js'
 import { sweepMultipartUploads } from './multipart-sweeper.js'
 
 const DAY_MS = 86_400_000
@@ -29,6 +32,8 @@ export interface SweepOptions {
   readonly pageSize?: number
   /** Objects examined at once. */
   readonly concurrency?: number
+  /** The outbox (a record the sweep buries gets its file.deleted event) and consumers' marks to forget after the window. */
+  readonly events?: { readonly outbox: EventOutbox, readonly jobs: JobStore, readonly dedupeWindowSeconds: number } | undefined
 }
 
 export interface SweepSummary {
@@ -42,10 +47,16 @@ export interface SweepSummary {
   readonly deleted: number
   /** Confirmed, younger than the orphan age, or not a filegate key. */
   readonly kept: number
+  /** Uploads of confirmed files that are served from their checked copy, removed once their grant expired (or, in a dry run, that would be). */
+  readonly staging_removed: number
+  /** Checked copies no record names (left by a confirm that failed or lost a race), removed (or, in a dry run, that would be). */
+  readonly copies_removed: number
   /** Tombstones of deleted files older than the orphan age, removed (or, in a dry run, that would be). */
   readonly tombstones_removed: number
   /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
   readonly multipart_aborted: number
+  /** Consumers' marks of handled events older than EVENTS_DEDUPE_WINDOW, removed (or, in a dry run, that would be). */
+  readonly event_marks_removed: number
   readonly errors: number
   readonly failures: ReadonlyArray<{ readonly key: string, readonly message: string }>
   /** True when the sweep was stopped before it finished. */
@@ -77,7 +88,7 @@ async function eachLimited<T> (items: readonly T[], limit: number, work: (item: 
  * Listing failures end the sweep (they throw); a failure on one object is counted and the sweep goes on.
  */
 export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary> {
-  const { objects, records, sessions, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8 } = options
+  const { objects, records, sessions, uploads, olderThanSeconds, lookbackSeconds, dryRun = false, signal, now = Date.now, pageSize = 1000, concurrency = 8, events } = options
   if (olderThanSeconds <= uploads.urlExpiresSeconds) {
     throw new RangeError(`the orphan age (${olderThanSeconds} s) must be longer than UPLOAD_URL_EXPIRES (${uploads.urlExpiresSeconds} s), or uploads still in progress would be deleted`)
   }
@@ -89,6 +100,8 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
   let scanned = 0
   let deleted = 0
   let kept = 0
+  let stagingRemoved = 0
+  let copiesRemoved = 0
   const failures: Array<{ key: string, message: string }> = []
 
   let aborted = false
@@ -104,9 +117,16 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       return
     }
     try {
+      const record = await records.get(parsed.id)
+      if (record !== undefined && servedKeyOf(record) !== key) {
+        // Confirmed and served from its copy: the upload is spent, and its grant has expired, so it stays gone.
+        if (!dryRun) await objects.delete(key)
+        stagingRemoved++
+        return
+      }
       // A completed multipart upload keeps its session until its record is written: asking for the record again after
       // the session closes the window between the two (its upload was created long ago, so its object looks old).
-      if (await records.exists(parsed.id) || await sessions.exists(parsed.id) || await records.exists(parsed.id)) {
+      if (record !== undefined || await sessions.exists(parsed.id) || await records.exists(parsed.id)) {
         kept++
         return
       }
@@ -122,8 +142,16 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       // Confirm refuses uploads past ORPHAN_TTL, so only a sweep with a shorter --older-than can race one; if it did,
       // the record now points at nothing: bury it too (as a DELETE would), and report it.
       const raced = await records.get(parsed.id)
+      if (raced !== undefined && servedKeyOf(raced) !== key) {
+        // The confirm copied the upload before it went, and serves the copy: only its index entry needs putting back.
+        await records.addToOwnerIndex(raced.uploaded_by, raced.id)
+        stagingRemoved++
+        return
+      }
       if (raced !== undefined) {
-        await records.bury(raced)
+        const deletedEvent = events?.outbox.companion('file.deleted')
+        await records.bury(raced, deletedEvent)
+        events?.outbox.made(deletedEvent)
         throw new Error('a confirm raced with the sweep; its record was buried with the upload')
       }
       deleted++
@@ -142,6 +170,37 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
       }
       const page = await objects.list(prefix, { maxKeys: pageSize, continuationToken: token })
       await eachLimited(page.objects, concurrency, examine)
+      token = page.nextToken
+    } while (token !== undefined)
+  }
+
+  // Copies are made at confirm and named by its record within the confirm's few seconds; older ones no record names are
+  // left over. Only the days of the look-back window are listed, as for the date layout.
+  async function examineCopy ({ key, lastModified }: ListedObject): Promise<void> {
+    if (signal?.aborted === true) {
+      aborted = true
+      return
+    }
+    const id = servedKeyId(key)
+    if (id === undefined || lastModified.getTime() > cutoff) return
+    try {
+      const record = await records.get(id)
+      if (record !== undefined && servedKeyOf(record) === key) return
+      if (!dryRun) await objects.delete(key)
+      copiesRemoved++
+    } catch (error) {
+      failures.push({ key, message: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  copies: for (const prefix of dayPrefixesBetween(SERVED_PREFIX, cutoff - lookbackSeconds * 1000, cutoff)) {
+    let token: string | undefined
+    do {
+      if (aborted || signal?.aborted === true) {
+        aborted = true
+        break copies
+      }
+      const page = await objects.list(prefix, { maxKeys: pageSize, continuationToken: token })
+      await eachLimited(page.objects, concurrency, examineCopy)
       token = page.nextToken
     } while (token !== undefined)
   }
@@ -174,6 +233,15 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     burialToken = page.nextToken
   } while (burialToken !== undefined)
 
+  let eventMarks = 0
+  if (events !== undefined && !aborted) {
+    try {
+      eventMarks = await events.jobs.pruneSeen(now() - events.dedupeWindowSeconds * 1000, { dryRun, signal })
+    } catch (error) {
+      failures.push({ key: '_filegate/outbox-seen/', message: error instanceof Error ? error.message : String(error) })
+    }
+  }
+
   const first = prefixes[0]
   const last = prefixes.at(-1)
   return {
@@ -185,8 +253,11 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     scanned,
     deleted,
     kept,
+    staging_removed: stagingRemoved,
+    copies_removed: copiesRemoved,
     tombstones_removed: tombstones,
     multipart_aborted: multipart.aborted,
+    event_marks_removed: eventMarks,
     errors: failures.length,
     failures: failures.slice(0, MAX_FAILURES_SHOWN),
     aborted,

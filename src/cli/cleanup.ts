@@ -3,6 +3,10 @@ import { parseArgs } from 'node:util'
 import { repairOwnerCounts } from '../cleanup/count-repair.js'
 import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
 import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
+import { configuredConsumers } from '../events/consumers.js'
+import { createJobStore } from '../events/job-store.js'
+import { createEventOutbox } from '../events/outbox.js'
+import { createConditionalWrites } from '../storage/conditional-writes.js'
 import { createSessionStore } from '../multipart/session-store.js'
 import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
 import { createRecordStore } from '../storage/record-store.js'
@@ -56,9 +60,13 @@ const s3: Config['s3'] = usesEmbeddedStore(config)
 const clients = createS3Clients(s3)
 try {
   const objects = createObjectStore(clients)
+  const conditional = createConditionalWrites(objects)
+  // Events wait in the outbox for the servers' dispatchers; the CLI delivers none itself.
+  const hasConsumers = configuredConsumers(config).length > 0
   const summary = await sweepOrphans({
     objects,
-    records: createRecordStore(objects),
+    records: createRecordStore(objects, conditional),
+    events: { outbox: createEventOutbox({ wanted: () => hasConsumers }), jobs: createJobStore(objects, conditional), dedupeWindowSeconds: config.events.dedupeWindowSeconds },
     sessions: createSessionStore(objects),
     uploads: config.uploads,
     olderThanSeconds: olderThan,

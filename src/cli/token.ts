@@ -27,6 +27,8 @@ try {
 } catch {
   fail(`--expires must be a duration such as 90s, 15m, 1h or 7d (got "${values.expires}")`)
 }
+const maxLifetime = config.jwt.maxLifetimeSeconds
+if (maxLifetime > 0 && expiresSeconds > maxLifetime) fail(`--expires ${values.expires} is longer than JWT_MAX_TOKEN_LIFETIME (${maxLifetime} s): filegate would refuse the token`)
 const sign = createSigner({
   key: config.jwt.secret,
   algorithm: 'HS256',

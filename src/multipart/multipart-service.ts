@@ -1,5 +1,6 @@
 // The multipart service: large and resumable uploads in parts straight to S3, checked and recorded as a POST upload is.
 import type { Config } from '../config.js'
+import type { EventOutbox } from '../events/outbox.js'
 import {
   UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError, UploadRejectedError, ValidationError,
 } from '../errors.js'
@@ -63,15 +64,17 @@ export interface MultipartServiceDeps {
   readonly objects: ObjectStore
   readonly records: RecordStore
   readonly sessions: SessionStore
+  /** Where file.created events go; none written without it. */
+  readonly events?: EventOutbox | undefined
   readonly now?: () => number
 }
 
-export function createMultipartService ({ config, clients, objects, records, sessions, now = Date.now }: MultipartServiceDeps): MultipartService {
+export function createMultipartService ({ config, clients, objects, records, sessions, events, now = Date.now }: MultipartServiceDeps): MultipartService {
   const { uploads } = config
   const presigner = createPresigner(clients.public, clients.bucket)
   const counts = createOwnerCounts({ objects, records, now })
   const planUpload = createUploadPlanner({ config, counts, now })
-  const recorder = createUploadRecorder({ config, objects, records, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, events, now })
   const ttlMs = uploads.multipartTtlSeconds * 1000
 
   const planOf = (session: MultipartSession): PartPlan => ({ size: session.size, partSize: session.part_size, partCount: session.part_count })
@@ -120,7 +123,9 @@ export function createMultipartService ({ config, clients, objects, records, ses
       if (expected !== undefined && inspected.head.etag !== expected) {
         return await recorder.reject(key, id, `the object's ETag ${inspected.head.etag} is not ${expected}, the one its parts make`)
       }
-      const result = await recorder.checkAndRecord({ owner, id, key, inspected, ownerCount, refuseOrphans: false })
+      // No copy: once completed, the object can no longer change (its part URLs name an upload that is gone, and only
+      // filegate starts uploads), so the checked object is the served one.
+      const result = await recorder.checkAndRecord({ owner, id, key, uploadedAt: inspected.head.lastModified, inspected, ownerCount, refuseOrphans: false })
       // Removed only once the record stands: until then cleanup's orphan sweep leaves the object alone.
       await sessions.remove(session)
       return result

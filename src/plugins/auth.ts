@@ -27,6 +27,7 @@ const JWT_MESSAGES: Readonly<Record<string, string>> = {
   FAST_JWT_INACTIVE: 'The token is not valid yet',
   FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'The token is not trusted',
   FAST_JWT_MISSING_SIGNATURE: 'The token is not signed',
+  FAST_JWT_MISSING_REQUIRED_CLAIM: 'The token has no exp claim; filegate requires tokens that expire',
 }
 
 /** The token of `Authorization: Bearer <token>`, read exactly as @fastify/jwt's lookupToken does, without its per-call option merge. */
@@ -49,13 +50,36 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
     secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',
     verify: {
       algorithms,
+      // exp and nbf are checked with this much slack for clock skew (iat, which fast-jwt leaves alone, below).
+      clockTolerance: jwt.clockToleranceSeconds * 1000,
+      ...(jwt.requireExp && { requiredClaims: ['exp'] }),
+      // Verified tokens are kept, keyed by a hash of the whole token, each until its exp (plus the same tolerance) or nbf
+      // says otherwise, in a bounded LRU: a user's token is sent many times. Failures are never served from it.
+      // (fast-jwt keeps a failure until now + tolerance + errorCacheTTL, so this TTL makes every one stale at once.)
+      ...(jwt.cacheSize > 0 && { cache: jwt.cacheSize, errorCacheTTL: () => -(jwt.clockToleranceSeconds * 1000) - 1 }),
       ...(jwt.issuer !== undefined && { allowedIss: jwt.issuer }),
       ...(jwt.audience !== undefined && { allowedAud: jwt.audience }),
     },
   })
 
-  // The claims are external data: the owner claim must be a non-empty string.
+  // The claims are external data: the owner claim must be a non-empty string, iat and exp numbers when present.
   const claims = Compile(Type.Object({ [jwt.ownerClaim]: Type.String({ minLength: 1, maxLength: 1024 }) }))
+  const timeClaims = Compile(Type.Object({ iat: Type.Optional(Type.Number()), exp: Type.Optional(Type.Number()) }))
+  const tolerance = jwt.clockToleranceSeconds
+  const maxLifetime = jwt.maxLifetimeSeconds
+
+  /** What fast-jwt does not check: an iat in the future, and a validity longer than JWT_MAX_TOKEN_LIFETIME. */
+  function checkTimes ({ iat, exp }: { iat?: number | undefined, exp?: number | undefined }): void {
+    const now = Date.now() / 1000
+    if (iat !== undefined && iat > now + tolerance) throw new UnauthorizedError('The token was issued in the future (its iat claim); check the issuer\'s clock')
+    if (maxLifetime === 0) return
+    if (exp !== undefined) {
+      const lifetime = exp - (iat ?? now)
+      if (lifetime > maxLifetime) throw new UnauthorizedError(`The token is valid for ${Math.round(lifetime)} s, longer than the ${maxLifetime} s filegate accepts (JWT_MAX_TOKEN_LIFETIME)`)
+    } else if (iat !== undefined && now - iat > maxLifetime + tolerance) {
+      throw new UnauthorizedError('The token has expired: it has no exp claim and was issued longer ago than JWT_MAX_TOKEN_LIFETIME')
+    }
+  }
 
   app.decorateRequest('owner', '')
   app.decorate('authenticate', function authenticate (request: FastifyRequest) {
@@ -69,6 +93,8 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
       throw new UnauthorizedError(JWT_MESSAGES[code] ?? 'The token is invalid')
     }
+    if (!timeClaims.Check(payload)) throw new UnauthorizedError('The token\'s iat or exp claim is not a number')
+    checkTimes(payload)
     if (!claims.Check(payload)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
     const owner = (payload as Record<string, unknown>)[jwt.ownerClaim]
     // A lone surrogate cannot be stored in S3 metadata, so such an owner could never confirm anything.

@@ -43,6 +43,7 @@ export default fp(async function cleanup (app: FastifyInstance, { config }: { co
           olderThanSeconds: config.uploads.orphanTtlSeconds,
           lookbackSeconds: config.cleanup.lookbackSeconds,
           signal: stopping.signal,
+          events: { outbox: app.events, jobs: app.events.jobs, dedupeWindowSeconds: config.events.dedupeWindowSeconds },
         })
         const { failures, ...counts } = last
         app.log.info({ cleanup: counts, failures: failures.length > 0 ? failures : undefined }, 'orphan sweep finished')
@@ -71,4 +72,4 @@ export default fp(async function cleanup (app: FastifyInstance, { config }: { co
     clearTimeout(timer)
     await running?.catch(() => undefined)
   })
-}, { name: 'cleanup', dependencies: ['storage', 'multipart'] })
+}, { name: 'cleanup', dependencies: ['storage', 'multipart', 'events'] })

@@ -4,6 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { PACKAGE_VERSION } from '../package-info.js'
+import { WEBHOOKS } from '../schemas/webhook-events.js'
 
 export default fp(async function docs (app: FastifyInstance) {
   await app.register(fastifySwagger, {
@@ -19,7 +20,9 @@ export default fp(async function docs (app: FastifyInstance) {
         { name: 'multipart', description: 'Large and resumable uploads in parts straight to S3 (up to 5 TiB), checked and recorded as a POST upload is' },
         { name: 'multipart (S3 protocol)', description: 'The multipart calls an S3 client such as Uppy\'s @uppy/aws-s3 makes itself, answered in S3\'s XML (see docs/multipart.md)' },
         { name: 'health', description: 'Liveness and readiness, no token needed' },
+        { name: 'events', description: 'What filegate sends to WEBHOOK_URLS for every change to a file (see docs/events.md)' },
       ],
+      webhooks: WEBHOOKS,
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT whose owner claim (sub by default) owns the files. `npm run token -- <subject>` prints one in development.' } },
       },

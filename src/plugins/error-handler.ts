@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { PayloadTooLargeError, RouteNotFoundError, UnsupportedMediaTypeError, ValidationError } from '../errors.js'
 import { ErrorResponseSchema, type ErrorResponse } from '../schemas/error-response.js'
+import { validationMessage } from '../validation-messages.js'
 
 /** Codes filegate defines itself; their messages are written for callers and safe to show. */
 const OWN_CODES = new Set([
@@ -19,7 +20,7 @@ function shape (statusCode: number, code: string, message: string): ErrorRespons
 
 /** Maps Fastify's own request errors (bad JSON, body limits, media types) onto filegate's codes. */
 function fromFramework (error: FastifyError, bodyLimit: number): FastifyError | undefined {
-  if (error.validation !== undefined) return new ValidationError(error.message)
+  if (error.validation !== undefined) return new ValidationError(validationMessage(error.validation, error.validationContext ?? 'request'))
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return new PayloadTooLargeError(bodyLimit)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new UnsupportedMediaTypeError()

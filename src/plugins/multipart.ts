@@ -16,5 +16,5 @@ declare module 'fastify' {
 export default fp(async function multipart (app: FastifyInstance, { config }: { config: Config }) {
   const sessions = createSessionStore(app.storage.objects)
   app.decorate('multipartSessions', sessions)
-  app.decorate('multipart', createMultipartService({ config, ...app.storage, sessions }))
-}, { name: 'multipart', dependencies: ['storage'] })
+  app.decorate('multipart', createMultipartService({ config, ...app.storage, sessions, events: app.events }))
+}, { name: 'multipart', dependencies: ['storage', 'events'] })

@@ -1,9 +1,22 @@
-// Abuse limits: per-owner request rates on the routes that opt in (upload-url, confirm); 429 RATE_LIMITED with Retry-After.
-import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
-import type { FastifyInstance } from 'fastify'
+// Abuse limits: per-owner request rates on the routes that opt in (upload-url, confirm) and per-address rates of anonymous downloads; 429 RATE_LIMITED with Retry-After.
+import fastifyRateLimit, { normalizeIP, type RateLimitOptions } from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { RateLimitedError } from '../errors.js'
+import { sharedCounterStore } from '../rate-limits/shared-counter-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The limits in force, for routes whose budget is not the default one. */
+    rateLimits: Config['rateLimit']
+  }
+}
+
+/** Per-process counters keep at most this many keys (an LRU); the oldest are forgotten first. */
+const LOCAL_KEYS = 10_000
+/** IPv6 clients usually hold a whole /64, so one counter covers the subnet, not each address. */
+const IPV6_SUBNET = 64
 
 /**
  * A route opts in with `config: { rateLimit: PER_OWNER_RATE_LIMIT }`: it gets its own counter per owner with the
@@ -11,18 +24,31 @@ import { RateLimitedError } from '../errors.js'
  */
 export const PER_OWNER_RATE_LIMIT: RateLimitOptions = Object.freeze({})
 
+/**
+ * Downloads without a token (shared files): RATE_LIMIT_ANONYMOUS_MAX per window per client address, the address as
+ * TRUST_PROXY lets Fastify read it. A caller with a valid token is not counted here.
+ */
+export const ANONYMOUS_RATE_LIMIT: RateLimitOptions = Object.freeze({
+  allowList: (request: FastifyRequest) => request.owner !== '',
+  max: (request: FastifyRequest) => request.server.rateLimits.anonymousMax,
+})
+
 export default fp(async function rateLimit (app: FastifyInstance, { limits }: { limits: Config['rateLimit'] }) {
   if (!limits.enabled) return
+  app.decorate('rateLimits', limits)
+  const redis = app.redis
   await app.register(fastifyRateLimit, {
     global: false,
     max: limits.max,
     timeWindow: limits.windowSeconds * 1000,
     // After authentication (onRequest), so the key is the verified owner; before validation, so malformed requests count too.
     hook: 'preValidation',
-    // Routes that need no token would fall back to the client address.
-    keyGenerator: (request) => request.owner !== '' ? `owner:${request.owner}` : `ip:${request.ip}`,
-    // Counters live in this process (an LRU of this many keys); each copy behind a load balancer counts on its own.
-    cache: 10_000,
+    // Routes that need no token fall back to the client address.
+    keyGenerator: (request) => request.owner !== '' ? `owner:${request.owner}` : `ip:${normalizeIP(request.ip, IPV6_SUBNET)}`,
+    // With REDIS_URL every instance shares the counters (and counts alone while Redis is out); without it, per process.
+    ...(redis === null
+      ? { cache: LOCAL_KEYS }
+      : { store: sharedCounterStore(redis, `${redis.keyPrefix}rate-limit:`, LOCAL_KEYS) }),
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
   })
-}, { name: 'rate-limit', dependencies: ['auth'] })
+}, { name: 'rate-limit', dependencies: ['auth', 'redis'] })

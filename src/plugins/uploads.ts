@@ -11,5 +11,5 @@ declare module 'fastify' {
 }
 
 export default fp(async function uploads (app: FastifyInstance, { config }: { config: Config }) {
-  app.decorate('uploads', createUploadService({ config, ...app.storage }))
-}, { name: 'uploads', dependencies: ['storage'] })
+  app.decorate('uploads', createUploadService({ config, ...app.storage, events: app.events }))
+}, { name: 'uploads', dependencies: ['storage', 'events'] })

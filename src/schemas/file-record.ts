@@ -13,7 +13,8 @@ export const MetadataSchema = Type.Record(Type.String(), Type.String(), {
 
 export const FileRecordSchema = Type.Object({
   id: FileIdSchema,
-  key: Type.String({ description: 'The object key in the bucket' }),
+  key: Type.String({ description: 'The upload\'s object key in the bucket (the key its grant named)' }),
+  served_key: Type.Optional(Type.String({ description: 'The key of the copy confirm checked, which downloads serve and no upload grant can write (a POST upload); absent when the upload key itself is served (a completed multipart upload, which no grant can change, or a record from before served copies)' })),
   filename: Type.String({ description: 'The original file name, exactly as the client gave it' }),
   content_type: Type.String({ description: 'The content type the object was stored with' }),
   size: Type.Integer({ minimum: 0, description: 'Size in bytes' }),
@@ -23,6 +24,7 @@ export const FileRecordSchema = Type.Object({
   is_public: Type.Boolean({ description: 'Whether anyone may download it; false unless the owner shares it' }),
   metadata: MetadataSchema,
   created_at: Type.String({ format: 'date-time', description: 'When the upload was confirmed (ISO 8601, UTC)' }),
+  revision: Type.Optional(Type.Integer({ minimum: 0, description: 'How many times the record was changed since it was confirmed (sharing, scans, variants); absent means 0. Part of each event id, so every change makes its own event' })),
 }, { $id: 'FileRecord', additionalProperties: false, description: 'A confirmed file' })
 
 export type FileRecord = Static<typeof FileRecordSchema>

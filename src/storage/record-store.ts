@@ -3,8 +3,9 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { StorageUnavailableError } from '../errors.js'
 import { FileRecordSchema, type FileRecord } from '../schemas/file-record.js'
-import { fileIdTime, isFileId, newFileId } from '../uploads/file-id.js'
+import { fileIdTime, isFileId } from '../uploads/file-id.js'
 import { encodeOwner } from '../uploads/owner-encoding.js'
+import { createConditionalWrites, type ConditionalWrites } from './conditional-writes.js'
 import type { ObjectStore } from './s3.js'
 
 export const INTERNAL_PREFIX = '_filegate/'
@@ -16,6 +17,11 @@ const BURIALS_PREFIX = `${INTERNAL_PREFIX}burials/`
 const TOMBSTONE_TYPE = 'application/vnd.filegate.tombstone+json'
 /** The largest UUID v7 timestamp; index keys sort by its difference so that S3's ascending listing is newest first. */
 const MAX_ID_TIME = 2 ** 48 - 1
+
+/** The object a download serves: the checked copy, or the upload itself where there is none. */
+export function servedKeyOf (record: Pick<FileRecord, 'key' | 'served_key'>): string {
+  return record.served_key ?? record.key
+}
 
 export function recordKeyFor (id: string): string {
   return `${RECORDS_PREFIX}${id}.json`
@@ -41,7 +47,9 @@ function burialKeyFor (id: string, at: number): string {
 const checkRecord = Compile(FileRecordSchema)
 /** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
 // `key` (the deleted object's) lets a DELETE cut short after the burial finish removing the object; older tombstones lack it.
-const checkTombstone = Compile(Type.Object({ id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()) }))
+const checkTombstone = Compile(Type.Object({
+  id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()), served_key: Type.Optional(Type.String()),
+}))
 
 export class CorruptRecordError extends Error {
   override name = 'CorruptRecordError'
@@ -59,17 +67,32 @@ export class RecordBuriedError extends Error {
 
 /** What `read` finds where a deleted file's record was. */
 class Tombstone {
-  constructor (readonly owner: string, readonly key: string | undefined) {}
+  constructor (readonly owner: string, readonly key: string | undefined, readonly servedKey: string | undefined) {}
 }
 
 /** What is left of a deleted file where its record was: the owner, and the object's key when the tombstone names it. */
-export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined }
+export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined, readonly served_key: string | undefined }
+
+/** What a burial needs of a record: the tombstone names its objects, so a DELETE cut short can finish removing them. */
+export type BuriedRecord = Pick<FileRecord, 'id' | 'uploaded_by' | 'key' | 'served_key'>
 
 /** A tombstone due for removal: the file id and the note that found it. */
 export interface Burial { readonly id: string, readonly noteKey: string }
 export interface BurialPage { readonly burials: readonly Burial[], readonly nextToken: string | undefined }
 
 export interface OwnerPage { readonly ids: readonly string[], readonly nextToken: string | undefined }
+
+/**
+ * Another object written together with a record change, in the same parallel batch (an event for the outbox): it
+ * costs no sequential round trip. When the record write does not happen (it lost a race, or the file was deleted),
+ * the companion object is deleted again before the call returns.
+ */
+export interface CompanionWrite {
+  /** The object to write beside the record as it will be stored (called once per write attempt). */
+  prepare (record: FileRecord): { readonly key: string, readonly body: string }
+  /** Told the key of the prepared object that stands beside the record once the call succeeds. */
+  stands? (key: string): void
+}
 
 export interface RecordStore {
   /** The record; undefined when there is none or the file was deleted (a tombstone). */
@@ -80,7 +103,7 @@ export interface RecordStore {
    * Puts the tombstone back if an update wrote the record over it after `bury`: only on stores that cannot make a
    * write conditional on the version read (s3rver), where such an update cannot tell that the DELETE has begun.
    */
-  settleBurial (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void>
+  settleBurial (record: BuriedRecord): Promise<void>
   /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
   prepareWrites (): void
   /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
@@ -89,13 +112,14 @@ export interface RecordStore {
    * Writes the record once: if one already exists, it is returned unchanged with `created: false`. Throws
    * RecordBuriedError if the file was deleted, and RecordVanishedError if the existing one is gone before it can be read.
    */
-  create (record: FileRecord): Promise<{ readonly created: boolean, readonly record: FileRecord }>
+  create (record: FileRecord, companion?: CompanionWrite): Promise<{ readonly created: boolean, readonly record: FileRecord }>
   /**
    * Takes the file off its owner's list and replaces its record with a tombstone, so that no confirm still in flight
    * can write it again. A note of the burial is written first (beside the index removal), so cleanup
-   * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last.
+   * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last. A companion (the
+   * file.deleted event) is written beside the note.
    */
-  bury (record: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void>
+  bury (record: FileRecord, companion?: CompanionWrite): Promise<void>
   /** Burials before `before` (ms since the epoch), oldest first. */
   listBurials (before: number, page: { limit: number, token: string | undefined }): Promise<BurialPage>
   /**
@@ -109,9 +133,10 @@ export interface RecordStore {
   /**
    * Rewrites a record with `change(current)`; undefined when there is none or `change` declines (returns undefined).
    * Never recreates a record deleted meanwhile: the write is conditional on the version read (If-Match) where the
-   * store supports it, and otherwise undone when the file's object has gone (a DELETE removes it first).
+   * store supports it, and otherwise undone when the file's object has gone (a DELETE removes it first). Each change
+   * raises the record's `revision` by one. A companion is written beside the record, and removed if the write lost.
    */
-  update (id: string, change: (current: FileRecord) => FileRecord | undefined): Promise<FileRecord | undefined>
+  update (id: string, change: (current: FileRecord) => FileRecord | undefined, companion?: CompanionWrite): Promise<FileRecord | undefined>
   /**
    * The If-Match value this store takes for `etag` on a PUT (quoted or bare, found out once by a probe), or undefined
    * when the store cannot make a write conditional (s3rver).
@@ -121,49 +146,29 @@ export interface RecordStore {
   countOwnerFiles (owner: string, atMost: number, except?: string): Promise<number>
 }
 
-/** How a store takes If-Match on a write: AWS and MinIO the quoted ETag, Ceph RGW 16 the bare one, s3rver not at all. */
-type IfMatchForm = 'quoted' | 'bare' | 'unsupported'
-/** An ETag no object has, for the probe. */
-const NO_SUCH_ETAG = '00000000000000000000000000000000'
 /** Attempts of one update racing other updates of the same record before giving up. */
 const UPDATE_ATTEMPTS = 8
 
-export function createRecordStore (objects: ObjectStore): RecordStore {
-  let conditionalWrites: Promise<boolean> | undefined
+export function createRecordStore (objects: ObjectStore, conditional: ConditionalWrites = createConditionalWrites(objects)): RecordStore {
+  const supportsConditionalWrites = conditional.createOnly
 
-  /** Some stores (s3rver) ignore If-None-Match; find out once, by writing a probe twice. */
-  function supportsConditionalWrites (): Promise<boolean> {
-    conditionalWrites ??= (async () => {
-      const probe = `${INTERNAL_PREFIX}probes/${newFileId()}`
-      await objects.put(probe, '1', { contentType: 'text/plain', createOnly: true })
-      const second = await objects.put(probe, '2', { contentType: 'text/plain', createOnly: true })
-      await objects.delete(probe)
-      return second === 'exists'
-    })()
-    conditionalWrites.catch(() => { conditionalWrites = undefined })
-    return conditionalWrites
-  }
-
-  let ifMatchForm: Promise<IfMatchForm> | undefined
-
-  /** Finds out once how the store takes If-Match on a PUT, by rewriting a probe with a wrong and then the right ETag. */
-  function conditionalReplaceForm (): Promise<IfMatchForm> {
-    ifMatchForm ??= (async () => {
-      const probe = `${INTERNAL_PREFIX}probes/${newFileId()}`
-      try {
-        await objects.put(probe, '1', { contentType: 'text/plain' })
-        const head = await objects.head(probe)
-        const replace = async (ifMatch: string) => await objects.replace(probe, '2', { contentType: 'text/plain', ifMatch })
-        if (head === undefined || await replace(`"${NO_SUCH_ETAG}"`) === 'replaced') return 'unsupported'
-        if (await replace(`"${head.etag}"`) === 'replaced') return 'quoted'
-        if (await replace(head.etag) === 'replaced') return 'bare'
-        return 'unsupported'
-      } finally {
-        await objects.delete(probe)
+  /** Writes a companion beside `write`; if `write` reports that it did not happen, removes the companion again. */
+  async function withCompanion<T> (record: FileRecord, companion: CompanionWrite | undefined, write: () => Promise<T>, happened: (outcome: T) => boolean): Promise<T> {
+    if (companion === undefined) return await write()
+    const extra = companion.prepare(record)
+    const [outcome, companionPut] = await Promise.allSettled([write(), objects.put(extra.key, extra.body, { contentType: 'application/json' })])
+    if (outcome.status === 'fulfilled' && happened(outcome.value)) {
+      if (companionPut.status === 'rejected') {
+        // The record stands without its companion: write it again once, or fail, and the caller's retry repairs it
+        // (a repeated create or a change that changes nothing writes the companion of the record as it stands).
+        await objects.put(extra.key, extra.body, { contentType: 'application/json' })
       }
-    })()
-    ifMatchForm.catch(() => { ifMatchForm = undefined })
-    return ifMatchForm
+      companion.stands?.(extra.key)
+      return outcome.value
+    }
+    if (companionPut.status === 'fulfilled') await objects.delete(extra.key)
+    if (outcome.status === 'rejected') throw outcome.reason
+    return outcome.value
   }
 
   /** The record, a tombstone's owner, or undefined for nothing. */
@@ -185,45 +190,62 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
     if (checkRecord.Check(parsed)) return parsed
-    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key)
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key, parsed.served_key)
     throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
-  async function update (id: string, change: (current: FileRecord) => FileRecord | undefined): Promise<FileRecord | undefined> {
+  /** Writes the companion of a record as it stands: repairs one whose first write failed after the record's. */
+  async function repair (record: FileRecord, companion: CompanionWrite | undefined): Promise<void> {
+    if (companion === undefined) return
+    const extra = companion.prepare(record)
+    await objects.put(extra.key, extra.body, { contentType: 'application/json' })
+    companion.stands?.(extra.key)
+  }
+
+  async function update (id: string, change: (current: FileRecord) => FileRecord | undefined, companion?: CompanionWrite): Promise<FileRecord | undefined> {
     const key = recordKeyFor(id)
     for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
       const read = await objects.getTextAndEtag(key)
       if (read === undefined) return undefined
       const current = parse(id, read.text)
       if (current instanceof Tombstone) return undefined
-      const next = change(current)
-      if (next === undefined) return undefined
+      const changed = change(current)
+      if (changed === undefined) return undefined
+      if (JSON.stringify(changed) === JSON.stringify(current)) {
+        // Nothing to change: the same request again, perhaps after its companion's write failed; write that again.
+        if ((current.revision ?? 0) > 0) await repair(current, companion)
+        return current
+      }
+      const next: FileRecord = { ...changed, revision: (current.revision ?? 0) + 1 }
       const body = JSON.stringify(next)
-      if (body === JSON.stringify(current)) return current
-      const form = await conditionalReplaceForm()
+      const form = await conditional.ifMatchForm()
       if (form === 'unsupported') {
-        await objects.put(key, body, { contentType: 'application/json' })
+        await withCompanion(next, companion, async () => await objects.put(key, body, { contentType: 'application/json' }), () => true)
         // A DELETE buries the record, then deletes the object: if the object is gone, this write may have overwritten
-        // the tombstone of a DELETE that ran since the read, so put the tombstone back. (If the object is still there,
-        // the DELETE's settleBurial puts it back after deleting the object.)
-        if (await objects.head(next.key) !== undefined) return next
+        // the tombstone of a DELETE that ran since the read, so put the tombstone back (the DELETE made the file.deleted
+        // event; this change's event goes with it). (If the object is still there, the DELETE's settleBurial puts it
+        // back after deleting the object.)
+        if (await objects.head(servedKeyOf(next)) !== undefined) return next
         await bury(next)
+        if (companion !== undefined) await objects.delete(companion.prepare(next).key)
         return undefined
       }
-      const outcome = await objects.replace(key, body, { contentType: 'application/json', ifMatch: form === 'quoted' ? `"${read.etag}"` : read.etag })
+      const ifMatch = conditional.ifMatch(form, read.etag)
+      const outcome = await withCompanion(next, companion, async () => await objects.replace(key, body, { contentType: 'application/json', ifMatch }), (o) => o === 'replaced')
       if (outcome === 'replaced') return next
       // Changed or deleted since it was read: read it again.
     }
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
-  async function bury ({ id, uploaded_by: owner, key }: Pick<FileRecord, 'id' | 'uploaded_by' | 'key'>): Promise<void> {
+  async function bury ({ id, uploaded_by: owner, key, served_key: servedKey }: BuriedRecord, extra?: { readonly key: string, readonly body: string }): Promise<void> {
     const at = Date.now()
     await Promise.all([
       objects.delete(ownerIndexKeyFor(owner, id)),
       objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
+      ...(extra === undefined ? [] : [objects.put(extra.key, extra.body, { contentType: 'application/json' })]),
     ])
-    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key }), { contentType: TOMBSTONE_TYPE })
+    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key, served_key: servedKey }), { contentType: TOMBSTONE_TYPE })
   }
 
   /** What an existing record (or tombstone) answers to a create. */
@@ -237,35 +259,44 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     get,
     async getOrBuried (id) {
       const found = await read(id)
-      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key } : found
+      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key, served_key: found.servedKey } : found
     },
     async settleBurial (record) {
       // An update always learns the store's form before it writes: if none has asked in this process, none is racing.
-      if (ifMatchForm === undefined || await ifMatchForm.catch(() => undefined) !== 'unsupported') return
+      const form = conditional.knownIfMatchForm()
+      if (form === undefined || await form.catch(() => undefined) !== 'unsupported') return
       if (await get(record.id) !== undefined) await bury(record)
     },
-    prepareWrites () {
-      // A failed probe is forgotten, and run again by the write that needs it.
-      supportsConditionalWrites().catch(() => undefined)
-    },
+    prepareWrites: conditional.prepare,
     async exists (id) {
       const head = await objects.head(recordKeyFor(id))
       return head !== undefined && head.contentType !== TOMBSTONE_TYPE
     },
-    async create (record) {
+    async create (record, companion) {
       const body = JSON.stringify(record)
       if (!(await supportsConditionalWrites())) {
         // Read-then-write: racy, which is acceptable only on stores that cannot do better.
         const found = await read(record.id)
-        if (found !== undefined) return existing(record.id, found)
-        await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json' })
+        if (found !== undefined) {
+          const standing = existing(record.id, found)
+          if ((standing.record.revision ?? 0) === 0) await repair(standing.record, companion)
+          return standing
+        }
+        await withCompanion(record, companion, async () => await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json' }), () => true)
         return { created: true, record }
       }
-      const outcome = await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json', createOnly: true })
-      if (outcome === 'created') return { created: true, record }
-      return existing(record.id, await read(record.id))
+      const outcome = await withCompanion(record, companion, async () => await objects.put(recordKeyFor(record.id), body, { contentType: 'application/json', createOnly: true }), (o) => o === 'created')
+        if (outcome === 'created') return { created: true, record }
+      const found = existing(record.id, await read(record.id))
+      // The same create again, perhaps after its companion's write failed: write that of the record as it stands.
+      if ((found.record.revision ?? 0) === 0) await repair(found.record, companion)
+      return found
     },
-    bury,
+    async bury (record, companion) {
+      const extra = companion?.prepare(record)
+      await bury(record, extra)
+      if (extra !== undefined) companion?.stands?.(extra.key)
+    },
     async listBurials (before, { limit, token }) {
       const page = await objects.list(BURIALS_PREFIX, { maxKeys: limit, continuationToken: token })
       const burials: Burial[] = []
@@ -303,8 +334,8 @@ export function createRecordStore (objects: ObjectStore): RecordStore {
     },
     update,
     async ifMatchFor (etag) {
-      const form = await conditionalReplaceForm()
-      return form === 'unsupported' ? undefined : form === 'quoted' ? `"${etag}"` : etag
+      const form = await conditional.ifMatchForm()
+      return form === 'unsupported' ? undefined : conditional.ifMatch(form, etag)
     },
     async countOwnerFiles (owner, atMost, except) {
       let count = 0

@@ -1,12 +1,15 @@
 // The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
 import { Readable } from 'node:stream'
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
-  PutObjectCommand, S3Client, S3ServiceException,
+  PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3'
 import type { Config } from '../config.js'
-import { StorageTimeoutError, StorageUnavailableError, ValidationError } from '../errors.js'
+import { StorageUnavailableError, ValidationError } from '../errors.js'
+import { leanObjectCalls } from './lean-object-store.js'
+import { isConditionalConflict, isInvalidRange, isNotFound, isPreconditionFailed, isServerError, s3Status, toStorageError } from './s3-errors.js'
+import { createS3Http, type S3Http } from './s3-http.js'
 
 export interface S3Clients {
   readonly bucket: string
@@ -15,6 +18,8 @@ export interface S3Clients {
   /** For signing URLs that browsers use; the same client unless S3_PUBLIC_ENDPOINT differs. */
   readonly public: S3Client
   readonly timeoutMs: number
+  /** The lean client for the hot object calls (S3_CLIENT=lean); undefined when the SDK makes every call. */
+  readonly http: S3Http | undefined
 }
 
 export function createS3Clients (s3: Config['s3']): S3Clients {
@@ -31,37 +36,17 @@ export function createS3Clients (s3: Config['s3']): S3Clients {
   })
   const internal = build(s3.endpoint)
   const publicClient = s3.publicEndpoint !== undefined && s3.publicEndpoint !== s3.endpoint ? build(s3.publicEndpoint) : internal
-  return { bucket: s3.bucket, internal, public: publicClient, timeoutMs: s3.timeoutMs }
+  const http = s3.client === 'lean' ? createS3Http({ client: internal, bucket: s3.bucket, timeoutMs: s3.timeoutMs }) : undefined
+  return { bucket: s3.bucket, internal, public: publicClient, timeoutMs: s3.timeoutMs, http }
 }
 
 export function destroyS3Clients (clients: S3Clients): void {
+  clients.http?.destroy()
   clients.internal.destroy()
   if (clients.public !== clients.internal) clients.public.destroy()
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED'])
-const MISCONFIGURED = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AllAccessDisabled'])
-
-function errorCode (error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? code : undefined
-}
-
-/** Turns an SDK or network failure into STORAGE_TIMEOUT or STORAGE_UNAVAILABLE; anything else is returned as it is. */
-export function toStorageError (error: unknown): unknown {
-  const name = error instanceof Error ? error.name : ''
-  let translated: Error | undefined
-  if (name === 'TimeoutError' || name === 'AbortError' || name === 'RequestTimeout' || errorCode(error) === 'ETIMEDOUT') {
-    translated = new StorageTimeoutError()
-  } else if (NETWORK_CODES.has(errorCode(error) ?? '') || MISCONFIGURED.has(name) ||
-    (error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 500) >= 500)) {
-    translated = new StorageUnavailableError()
-  }
-  if (translated === undefined) return error
-  translated.cause = error
-  return translated
-}
+export { toStorageError } from './s3-errors.js'
 
 export interface ObjectHead {
   readonly size: number
@@ -102,6 +87,11 @@ export interface ObjectStore {
   replace (key: string, body: string, options: { contentType: string, ifMatch: string }): Promise<'replaced' | 'changed'>
   /** `createOnly` sends If-None-Match: *; the answer says whether the object was created or already there. */
   put (key: string, body: string, options: { contentType: string, createOnly?: boolean }): Promise<'created' | 'exists'>
+  /**
+   * A server-side copy of `source` to `target`, with its type and user metadata; undefined when there is no source.
+   * One request up to 5 GiB (S3's limit for a single copy, and a POST's).
+   */
+  copy (source: string, target: string): Promise<{ readonly etag: string } | undefined>
   delete (key: string): Promise<void>
   list (prefix: string, options: { maxKeys: number, continuationToken?: string | undefined, startAfter?: string | undefined }): Promise<ObjectPage>
   checkBucket (): Promise<void>
@@ -117,29 +107,21 @@ export interface ObjectStore {
   listMultipartUploads (prefix: string, options: { maxUploads: number, from?: UnfinishedUploadPage['next'] }): Promise<UnfinishedUploadPage>
 }
 
-function isNotFound (error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404)
-}
-
-function isPreconditionFailed (error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.name === 'PreconditionFailed' || error.$metadata.httpStatusCode === 412)
-}
-
-function isConditionalConflict (error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.name === 'ConditionalRequestConflict' || error.$metadata.httpStatusCode === 409)
-}
-
-/** The store's 5xx: Ceph RGW 16 answers 500 InternalError to a CompleteMultipartUpload of an aborted upload. */
-function isServerError (error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 0) >= 500
-}
-
 /** S3 and MinIO say NoSuchUpload for an upload that was completed or aborted; Ceph RGW says NoSuchKey to ListParts. */
 const isUploadGone = isNotFound
 
+/** The deadline of one server-side copy (S3 copies 5 GiB in well under a minute; AWS may answer 200 only once done). */
+const COPY_TIMEOUT_MS = 300_000
+
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g, '')
 
+/** The object store: the lean client's calls where it is on (they fall back to these where it cannot sign), the SDK's for the rest. */
 export function createObjectStore (clients: S3Clients): ObjectStore {
+  const sdk = createSdkObjectStore(clients)
+  return clients.http === undefined ? sdk : { ...sdk, ...leanObjectCalls(clients.http, sdk) }
+}
+
+function createSdkObjectStore (clients: S3Clients): ObjectStore {
   const { internal: client, bucket, timeoutMs } = clients
   // One deadline for the whole call, retries included, so a stalled store answers 504 in bounded time.
   const options = () => ({ abortSignal: AbortSignal.timeout(timeoutMs) })
@@ -198,7 +180,7 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
       } catch (error) {
         if (isNotFound(error)) return undefined
         // An empty object has no byte 0: S3 answers 416.
-        if (error instanceof S3ServiceException && (error.name === 'InvalidRange' || error.$metadata.httpStatusCode === 416)) return { bytes: new Uint8Array(), etag: '' }
+        if (isInvalidRange(error)) return { bytes: new Uint8Array(), etag: '' }
         return fail(error)
       }
     },
@@ -227,6 +209,17 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
         }
       }
     },
+    async copy (source, target) {
+      try {
+        const copySource = `${bucket}/${source.split('/').map(encodeURIComponent).join('/')}`
+        // A copy of up to 5 GiB takes its time on AWS; a stalled store is caught by the HEAD that confirm sends beside it.
+        const out = await client.send(new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: copySource, MetadataDirective: 'COPY' }), { abortSignal: AbortSignal.timeout(Math.max(timeoutMs, COPY_TIMEOUT_MS)) })
+        return { etag: unquote(out.CopyObjectResult?.ETag) }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        return fail(error)
+      }
+    },
     async delete (key) {
       try {
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), options())
@@ -244,7 +237,7 @@ export function createObjectStore (clients: S3Clients): ObjectStore {
         return { objects, nextToken: out.IsTruncated === true ? out.NextContinuationToken : undefined }
       } catch (error) {
         // A continuation token the store did not issue (a forged cursor) is the caller's mistake, not a broken store.
-        if (continuationToken !== undefined && error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {
+        if (continuationToken !== undefined && s3Status(error) === 400) {
           throw new ValidationError('cursor is not one that GET /files returned')
         }
         return fail(error)

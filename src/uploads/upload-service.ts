@@ -1,16 +1,18 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
-import { FileNotFoundError, InvalidKeyError, PostTooLargeError } from '../errors.js'
+import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
+import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { createPresigner } from '../storage/presigner.js'
 import { createOwnerCounts } from '../storage/owner-counts.js'
-import type { RecordStore } from '../storage/record-store.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
 import { isInlineSafe } from './content-types.js'
 import { keyLayouts, parseUploadKey } from './key-layout.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { createUploadPlanner, type UploadRequest } from './new-upload.js'
+import { servedKeyFor } from './served-key.js'
 import { createUploadRecorder, type ConfirmResult } from './upload-recorder.js'
 
 export type { UploadRequest } from './new-upload.js'
@@ -53,17 +55,26 @@ export interface UploadServiceDeps {
   readonly clients: S3Clients
   readonly objects: ObjectStore
   readonly records: RecordStore
+  /** Where the events of changes go (file.created, file.updated, file.deleted); none written without it. */
+  readonly events?: EventOutbox | undefined
   readonly now?: () => number
 }
 
-export function createUploadService ({ config, clients, objects, records, now = Date.now }: UploadServiceDeps): UploadService {
+export function createUploadService ({ config, clients, objects, records, events, now = Date.now }: UploadServiceDeps): UploadService {
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
   const counts = createOwnerCounts({ objects, records, now })
   const capped = uploads.maxFilesPerOwner > 0
   const planUpload = createUploadPlanner({ config, counts, now })
-  const recorder = createUploadRecorder({ config, objects, records, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, events, now })
+
+  /** A confirm of an upload that is gone: cleanup removed it after its file was recorded, or it never was. */
+  async function confirmedBefore (owner: string, id: string): Promise<ConfirmResult> {
+    const record = await records.get(id)
+    if (record === undefined || record.uploaded_by !== owner || await objects.head(servedKeyOf(record)) === undefined) throw new UploadNotFoundError()
+    return { created: false, record }
+  }
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
     const record = await records.get(id)
@@ -92,10 +103,27 @@ export function createUploadService ({ config, clients, objects, records, now = 
     async confirmUpload (owner, key) {
       const parsed = parseUploadKey(key, uploads.prefix, layout)
       if (!parsed.ok) throw new InvalidKeyError(parsed.reason)
-      // HEAD (metadata) and the first bytes (content), and with MAX_FILES_PER_OWNER the owner's count, all at once.
+      // The grant stays valid after confirm, so its owner could still replace the upload: what is checked and served is a
+      // copy at a key no grant names. First the copy, beside the upload's HEAD (its age) and the owner's file count...
       records.prepareWrites()
-      const [inspected, ownerCount] = await Promise.all([recorder.inspect(key), recorder.readOwnerCount(owner)])
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, inspected, ownerCount, refuseOrphans: true })
+      const servedKey = servedKeyFor(parsed.id, parsed.ext, now())
+      const [copied, upload, ownerCount] = await Promise.all([
+        objects.copy(key, servedKey), objects.head(key), recorder.readOwnerCount(owner),
+      ]).catch(async (error: unknown) => {
+        // A copy may have been made before a sibling call failed.
+        await recorder.discardCopy(parsed.id, servedKey, error)
+        throw error
+      })
+      if (copied === undefined || upload === undefined) {
+        if (copied !== undefined) await objects.delete(servedKey)
+        return await confirmedBefore(owner, parsed.id)
+      }
+      // ...then the copy's HEAD and first bytes (it cannot change), then the record and index entry: three round trips.
+      const inspected = await recorder.inspect(servedKey).catch(async (error: unknown) => {
+        await recorder.discardCopy(parsed.id, servedKey, error)
+        throw error
+      })
+      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerCount, refuseOrphans: true })
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
@@ -105,7 +133,7 @@ export function createUploadService ({ config, clients, objects, records, now = 
       const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
       const inline = disposition === 'inline' && isInlineSafe(record.content_type)
       const url = await presigner.presignGet({
-        key: record.key,
+        key: servedKeyOf(record),
         responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
         responseContentType: record.content_type,
         expiresSeconds: expires,
@@ -128,25 +156,35 @@ export function createUploadService ({ config, clients, objects, records, now = 
       // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
       const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
+      // The served copy, and the upload beside it when the file is served from a copy.
+      const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
       if ('buried' in found) {
-        // A DELETE cut short after burying the record left its object: finish it. Nothing left is a 404, as before.
-        if (found.key === undefined || await objects.head(found.key) === undefined) throw new FileNotFoundError()
+        // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
+        const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
+        if (!left.includes(true)) throw new FileNotFoundError()
         // The count forgets a deleted id only after many later deletions, so a DELETE cut short is taken off it once.
-        await Promise.all([objects.delete(found.key), capped ? counts.removed(owner, id, ownerCount) : undefined])
+        await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
         return
       }
-      // The record goes first (its index entry, then the record becomes a tombstone that names the object), the object
+      // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
       // last: whatever step fails, no record is left pointing at a deleted object, and a repeated DELETE finishes the job.
-      // A confirm racing this one meets the tombstone, or finds the object gone, and answers 404.
-      await records.bury(found)
+      // A confirm racing this one meets the tombstone, or finds the served object gone, and answers 404.
+      // The file.deleted event is written beside the burial note (before the tombstone): a DELETE cut short before the
+      // tombstone is repeated from the record and writes the same event (its id comes from the record), so consumers
+      // get it once; one cut short after it already wrote it.
+      const event = events?.companion('file.deleted')
+      await records.bury(found, event)
+      events?.made(event)
       // Off the count once off the index (never before: the count may be too high for a moment, never too low).
-      await Promise.all([objects.delete(found.key), capped ? counts.removed(owner, id, ownerCount) : undefined])
+      await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
       await records.settleBurial(found)
     },
 
     async setPublic (owner, id, isPublic) {
-      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined)
+      const event = events?.companion('file.updated')
+      const record = await records.update(id, (current) => current.uploaded_by === owner ? { ...current, is_public: isPublic } : undefined, event)
       if (record === undefined) throw new FileNotFoundError()
+      events?.made(event)
       return record
     },
   }

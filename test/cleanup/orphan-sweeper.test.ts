@@ -64,7 +64,8 @@ t.test('date layout: orphans past the age go, fresh uploads and confirmed files 
   const before = (await listKeys(s3, bucket)).sort()
   faults.calls.length = 0
   const dry = await sweep({ daysAhead: 2, dryRun: true })
-  t.match(dry, { dry_run: true, scanned: 3, deleted: 2, kept: 1, errors: 0 }, 'a dry run counts the orphan and the old object inside the window')
+  t.match(dry, { dry_run: true, scanned: 3, deleted: 2, kept: 0, staging_removed: 1, copies_removed: 0, errors: 0 },
+    'a dry run counts the orphan, the old object inside the window, and the confirmed file\'s spent upload (it is served from its copy)')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and deletes nothing')
 
   const listed = faults.calls.filter((c) => c.op === 'list' && c.key.startsWith('uploads/')).map((c) => c.key)
@@ -95,9 +96,10 @@ t.test('owner layout: the upload prefix is listed page by page', async (t) => {
 
   const { faults, sweep } = sweeper(test)
   const summary = await sweep({ daysAhead: 2, pageSize: 2 })
-  t.match(summary, { days: null, scanned: 6, deleted: 5, kept: 1, errors: 0 })
+  t.match(summary, { days: null, scanned: 6, deleted: 5, kept: 0, staging_removed: 1, errors: 0 })
   t.same(faults.calls.filter((c) => c.op === 'list' && c.key.startsWith('uploads/')).map((c) => c.key), ['uploads/', 'uploads/', 'uploads/'], 'three pages of two under the prefix')
-  t.same(await listKeys(test.s3, test.bucket, 'uploads/'), [confirmed.key], 'only the confirmed upload is left')
+  t.same(await listKeys(test.s3, test.bucket, 'uploads/'), [], 'no upload is left: the confirmed one was spent')
+  t.same(await fileTraces(test.s3, test.bucket, 'alice', confirmed), { object: true, record: true, indexEntry: true }, 'the confirmed file keeps its copy, record and index entry')
 })
 
 t.test('a confirm cut short between its writes leaves an index entry that the sweep removes with the orphan', async (t) => {
@@ -114,7 +116,7 @@ t.test('a confirm cut short between its writes leaves an index entry that the sw
   t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, 'the orphan and its index entry are gone')
 })
 
-t.test('a sweep with a short --older-than racing a confirm leaves no record without its object, and says so', async (t) => {
+t.test('a sweep with a short --older-than racing a confirm leaves the confirmed file whole (it serves its copy)', async (t) => {
   const test = await buildTestApp(t, NO_LIMITS)
   const grant = await uploadFile(test.app, 'alice', 'confirmed while being swept')
   const { faults, sweep } = sweeper(test)
@@ -126,8 +128,12 @@ t.test('a sweep with a short --older-than racing a confirm leaves no record with
   t.equal((await confirm(test.app, 'alice', grant.key)).statusCode, 201)
   held.release()
   const summary = await sweeping
-  t.match(summary, { deleted: 0, errors: 1, failures: [{ key: grant.key, message: /a confirm raced with the sweep/ }] }, 'the sweep reports the race')
-  t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: false, record: false, indexEntry: false }, 'and took the record and index entry away with the object')
+  t.match(summary, { deleted: 0, staging_removed: 1, errors: 0 }, 'the sweep counts the upload as spent')
+  t.same(await fileTraces(test.s3, test.bucket, 'alice', grant), { object: true, record: true, indexEntry: true }, 'and the file keeps its copy, record and index entry')
+  t.notOk((await listKeys(test.s3, test.bucket, 'uploads/')).includes(grant.key), 'the upload itself is gone')
+  const download = (await test.app.inject({ method: 'GET', url: `/files/download/${grant.file_id}`, headers: bearer('alice') })).json<{ download_url: string }>()
+  t.equal(await (await fetch(download.download_url)).text(), 'confirmed while being swept', 'the file downloads intact')
+  t.same((await test.app.inject({ method: 'GET', url: '/files', headers: bearer('alice') })).json<{ items: Array<{ id: string }> }>().items.map((i) => i.id), [grant.file_id], 'and is listed')
 })
 
 t.test('tombstones of deleted files go once older than the orphan age, with any index entry a late confirm left', async (t) => {
@@ -158,8 +164,9 @@ t.test('tombstones of deleted files go once older than the orphan age, with any 
   t.match(await sweep({ daysAhead: 2, dryRun: true }), { deleted: 1, tombstones_removed: 2, errors: 0 }, 'a dry run two days later counts both, and the orphan')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and removes nothing')
   t.match(await sweep({ daysAhead: 2 }), { deleted: 1, tombstones_removed: 2, errors: 0 }, 'the real sweep removes them')
-  t.same((await listKeys(s3, bucket)).sort(), [kept.key, recordKeyFor(kept.file_id), ownerIndexKeyFor('alice', kept.file_id)].sort(),
-    'leaving the kept file\'s object, record and index entry, and nothing of the deleted ones')
+  const keptRecord = (await app.inject({ method: 'GET', url: `/files/${kept.file_id}`, headers: bearer('alice') })).json<{ served_key: string }>()
+  t.same((await listKeys(s3, bucket)).sort(), [keptRecord.served_key, recordKeyFor(kept.file_id), ownerIndexKeyFor('alice', kept.file_id)].sort(),
+    'leaving the kept file\'s copy, record and index entry, and nothing of the deleted ones (nor the kept one\'s spent upload)')
   t.same(await fileTraces(s3, bucket, 'alice', kept), { object: true, record: true, indexEntry: true })
 })
 

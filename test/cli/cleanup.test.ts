@@ -45,7 +45,7 @@ t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dr
   const dry = await cleanup(['--dry-run'], env)
   t.equal(dry.code, 0, dry.stderr)
   const drySummary = JSON.parse(dry.stdout) as Record<string, unknown>
-  t.match(drySummary, { dry_run: true, older_than_seconds: 4, scanned: 3, deleted: 2, kept: 1, errors: 0 }, 'the dry run finds the two orphans')
+  t.match(drySummary, { dry_run: true, older_than_seconds: 4, scanned: 3, deleted: 2, kept: 0, staging_removed: 1, errors: 0 }, 'the dry run finds the two orphans, and the confirmed file\'s spent upload')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and deletes nothing')
 
   const real = await cleanup([], env, true)
@@ -53,7 +53,7 @@ t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dr
   t.same({ ...JSON.parse(real.stdout) as Record<string, unknown>, dry_run: true }, drySummary, 'the real run reports the same counts')
   const after = new Set(await listKeys(s3, bucket))
   t.ok(orphans.every((o) => !after.has(o.key)), 'the orphans are deleted')
-  t.same(await fileTraces(s3, bucket, 'alice', confirmed), { object: true, record: true, indexEntry: true }, 'the confirmed file is untouched')
+  t.same(await fileTraces(s3, bucket, 'alice', confirmed), { object: true, record: true, indexEntry: true }, 'the confirmed file keeps its copy, record and index entry')
 
   const longer = await cleanup(['--older-than', '1h'], env)
   t.match(JSON.parse(longer.stdout), { older_than_seconds: 3600, deleted: 0 }, '--older-than sets the age')

@@ -34,4 +34,8 @@ t.test('the command refuses in production and explains its usage', async (t) => 
   const badExpiry = run(['carol', '--expires', 'soon'], {})
   t.not(badExpiry.status, 0)
   t.match(badExpiry.stderr, /--expires must be a duration/)
+  const tooLong = run(['carol', '--expires', '2d'], { JWT_SECRET: TEST_JWT_SECRET })
+  t.not(tooLong.status, 0)
+  t.equal(tooLong.stdout, '', 'no token filegate would refuse is printed')
+  t.match(tooLong.stderr, /longer than JWT_MAX_TOKEN_LIFETIME \(86400 s\)/)
 })

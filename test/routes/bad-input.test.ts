@@ -68,7 +68,7 @@ t.test('bad requests get documented errors and write nothing', async (t) => {
 
 t.test('every JWT failure is 401 UNAUTHORIZED', async (t) => {
   const { app, bucket, s3 } = await buildTestApp(t, { JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'filegate' })
-  const good = { iss: 'https://issuer.test', aud: 'filegate' }
+  const good = { iss: 'https://issuer.test', aud: 'filegate', exp: Math.floor(Date.now() / 1000) + 3600 }
   const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
   const sign = (payload: Record<string, unknown>, key = TEST_JWT_SECRET) => createSigner({ key, algorithm: 'HS256' })(payload)
   const headersFor: Array<[string, Record<string, string>]> = [
@@ -85,8 +85,8 @@ t.test('every JWT failure is 401 UNAUTHORIZED', async (t) => {
     ['no owner claim', { authorization: `Bearer ${sign({ ...good })}` }],
     ['an empty owner claim', { authorization: `Bearer ${sign({ sub: '', ...good })}` }],
     ['a numeric owner claim', { authorization: `Bearer ${sign({ sub: 42, ...good })}` }],
-    ['a wrong issuer', { authorization: `Bearer ${sign({ sub: 'alice', iss: 'https://evil.test', aud: 'filegate' })}` }],
-    ['a wrong audience', { authorization: `Bearer ${sign({ sub: 'alice', iss: 'https://issuer.test', aud: 'other' })}` }],
+    ['a wrong issuer', { authorization: `Bearer ${sign({ sub: 'alice', ...good, iss: 'https://evil.test' })}` }],
+    ['a wrong audience', { authorization: `Bearer ${sign({ sub: 'alice', ...good, aud: 'other' })}` }],
   ]
   for (const [name, headers] of headersFor) {
     for (const [method, url, payload] of [['POST', '/files/upload-url', { filename: 'a.txt' }], ['GET', '/files', undefined]] as const) {

@@ -1,14 +1,47 @@
-// S3 round trips per request, counted by an SDK middleware on the app's own client: grants cost none, reads one, confirm few.
+// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { INTERNAL_PREFIX, ownerIndexPrefix, recordKeyFor } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
 
 interface S3Call { readonly command: string, readonly key: string, readonly start: number, end: number }
 
-/** Records every HTTP attempt the app's S3 client makes (the deserialize step runs once per attempt, retries included). */
-function countS3Calls (app: FastifyInstance): { calls: S3Call[], during: (fn: () => Promise<unknown>) => Promise<S3Call[]> } {
+/** The SDK command a request of the lean client stands for. */
+const LEAN_COMMANDS: Readonly<Record<string, string>> = { GET: 'GetObjectCommand', HEAD: 'HeadObjectCommand', PUT: 'PutObjectCommand', DELETE: 'DeleteObjectCommand' }
+
+/**
+ * Records every HTTP attempt the app's S3 clients make: the SDK's (the deserialize step runs once per attempt, retries
+ * included) and the lean client's (undici announces each request on its diagnostics channels), named by SDK command.
+ */
+function countS3Calls (app: FastifyInstance, endpoint: string, bucket: string, t: Test): { calls: S3Call[], during: (fn: () => Promise<unknown>) => Promise<S3Call[]> } {
   const calls: S3Call[] = []
+  const pending = new Map<object, S3Call>()
+  const origin = new URL(endpoint).origin
+  const onCreate = (message: unknown) => {
+    const { request } = message as { request: { origin?: unknown, method?: unknown, path?: unknown } }
+    if (String(request.origin) !== origin || typeof request.path !== 'string' || typeof request.method !== 'string') return
+    const prefix = `/${bucket}/`
+    const key = request.path.startsWith(prefix) ? request.path.slice(prefix.length).split('/').map(decodeURIComponent).join('/') : ''
+    const call: S3Call = { command: LEAN_COMMANDS[request.method] ?? request.method, key, start: performance.now(), end: Number.POSITIVE_INFINITY }
+    calls.push(call)
+    pending.set(request, call)
+  }
+  const onEnd = (message: unknown) => {
+    const { request } = message as { request: object }
+    const call = pending.get(request)
+    if (call === undefined) return
+    call.end = performance.now()
+    pending.delete(request)
+  }
+  subscribe('undici:request:create', onCreate)
+  subscribe('undici:request:trailers', onEnd)
+  subscribe('undici:request:error', onEnd)
+  t.teardown(() => {
+    unsubscribe('undici:request:create', onCreate)
+    unsubscribe('undici:request:trailers', onEnd)
+    unsubscribe('undici:request:error', onEnd)
+  })
   app.storage.clients.internal.middlewareStack.add((next, context) => async (args) => {
     const input = args.input as { Key?: unknown }
     const call: S3Call = { command: context.commandName ?? '?', key: typeof input.Key === 'string' ? input.Key : '', start: performance.now(), end: Number.POSITIVE_INFINITY }
@@ -51,8 +84,8 @@ async function grantAndUpload (app: FastifyInstance, owner: string): Promise<{ k
 }
 
 t.test('round trips to S3 per request', async (t) => {
-  const { app } = await buildTestApp(t)
-  const s3 = countS3Calls(app)
+  const { app, config, bucket } = await buildTestApp(t)
+  const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
 
   const grantCalls = await s3.during(async () => {
     for (const owner of ['alice', 'bob', 'carol']) {
@@ -76,15 +109,21 @@ t.test('round trips to S3 per request', async (t) => {
       t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer(owner) })).statusCode, 201)
     })
     t.notOk(calls.some((c) => c.key.startsWith(`${INTERNAL_PREFIX}probes/`)), `${owner}: no probe after the first confirm of the process (${describe(calls)})`)
+    const copies = calls.filter((c) => c.command === 'CopyObjectCommand')
+    t.equal(copies.length, 1, `${owner}: the upload is copied once`)
+    const servedKey = copies[0]?.key ?? 'no copy'
+    t.ok(servedKey.startsWith(`${INTERNAL_PREFIX}served/`), `${owner}: to a served key (${servedKey})`)
     const writes = calls.filter((c) => c.command === 'PutObjectCommand')
     t.same(writes.map((c) => c.key).sort(), [recordKeyFor(upload.id), writes.find((c) => c.key.startsWith(ownerIndexPrefix(owner)))?.key ?? 'no index entry written'].sort(),
       `${owner}: the record and the owner index entry are written once each`)
     const firstWrite = Math.min(...writes.map((c) => c.start))
-    t.ok(calls.some((c) => c.command === 'HeadObjectCommand' && c.key === upload.key && c.end <= firstWrite), `${owner}: the upload is HEADed before anything is written`)
+    t.ok(calls.some((c) => c.command === 'HeadObjectCommand' && c.key === servedKey && c.end <= firstWrite), `${owner}: the copy is HEADed before anything is written`)
+    t.ok(calls.some((c) => c.command === 'GetObjectCommand' && c.key === servedKey && c.end <= firstWrite), `${owner}: and its first bytes read`)
+    t.notOk(calls.some((c) => c.command === 'GetObjectCommand' && c.key === upload.key), `${owner}: the upload's own bytes are never the ones checked`)
     t.notOk(calls.some((c) => c.command === 'GetObjectCommand' && c.key === recordKeyFor(upload.id)), `${owner}: a first confirm reads no record`)
     const rounds = sequentialRounds(calls)
     t.comment(`${owner}: confirm made ${calls.length} S3 calls in ${rounds} sequential round trips: ${describe(calls)}`)
-    t.equal(rounds, 2, `${owner}: confirm takes 2 sequential round trips: HEAD and ranged GET, then both writes at once`)
+    t.equal(rounds, 3, `${owner}: confirm takes 3 sequential round trips: the copy (beside the upload's HEAD), the copy's HEAD and ranged GET, then both writes at once`)
   }
 
   for (const [label, url] of [['download URL', `/files/download/${first.id}`], ['record', `/files/${first.id}`]] as const) {
@@ -101,8 +140,8 @@ t.test('round trips to S3 per request', async (t) => {
   const deleteCalls = await s3.during(async () => {
     t.equal((await app.inject({ method: 'DELETE', url: `/files/${first.id}`, headers: bearer('alice') })).statusCode, 204)
   })
-  // The record read; the index entry beside the burial note; the tombstone; the object last.
+  // The record read; the index entry beside the burial note; the tombstone; the copy beside the upload last.
   t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
-  t.equal(deleteCalls.length, 5, 'in 5 calls')
+  t.equal(deleteCalls.length, 6, 'in 6 calls')
   t.ok(s3.calls.length > 0)
 })

@@ -2,6 +2,7 @@
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { FastifyInstance } from 'fastify'
 import { INTERNAL_PREFIX, ownerIndexKeyFor, recordKeyFor } from '../../src/storage/record-store.js'
+import { servedKeyId } from '../../src/uploads/served-key.js'
 import { bearer, listKeys, postToS3, readObject } from '../helper.js'
 
 export interface Grant { readonly url: string, readonly key: string, readonly fields: Record<string, string>, readonly file_id: string }
@@ -21,13 +22,16 @@ export async function confirm (app: FastifyInstance, owner: string, key: string)
   return { statusCode: res.statusCode, body: res.json<Record<string, unknown>>() }
 }
 
-/** What the bucket holds for one file: its object, its record (not a deleted file's tombstone) and its owner index entry. */
+/**
+ * What the bucket holds for one file: its object (the upload, or the checked copy confirm serves), its record (not a
+ * deleted file's tombstone) and its owner index entry.
+ */
 export interface FileTraces { readonly object: boolean, readonly record: boolean, readonly indexEntry: boolean }
 
 export async function fileTraces (s3: S3Client, bucket: string, owner: string, grant: Grant): Promise<FileTraces> {
   const keys = new Set(await listKeys(s3, bucket))
   return {
-    object: keys.has(grant.key),
+    object: keys.has(grant.key) || [...keys].some((k) => servedKeyId(k) === grant.file_id),
     record: keys.has(recordKeyFor(grant.file_id)) && !(await isBuried(s3, bucket, grant.file_id)),
     indexEntry: keys.has(ownerIndexKeyFor(owner, grant.file_id)),
   }

@@ -1,0 +1,40 @@
+// The events plugin: the outbox writer and the job runner (dispatcher) for the app; the runner polls once the app is ready, and stops on close.
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import type { Consumer } from '../events/consumer.js'
+import { configuredConsumers } from '../events/consumers.js'
+import { createJobRunner, type JobRunner } from '../events/job-runner.js'
+import { createJobStore, type JobStore } from '../events/job-store.js'
+import { createEventOutbox, type EventOutbox } from '../events/outbox.js'
+
+export interface Events extends EventOutbox {
+  readonly runner: JobRunner
+  readonly jobs: JobStore
+  /** Adds a consumer of outbox events; call it before the app is ready. */
+  register (consumer: Consumer): void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    events: Events
+  }
+}
+
+export default fp(async function events (app: FastifyInstance, { config }: { config: Config }) {
+  const jobs = createJobStore(app.storage.objects, app.storage.conditional)
+  const runner = createJobRunner({
+    jobs,
+    retryDelaysMs: config.events.retryDelaysMs,
+    leaseMs: config.events.leaseMs,
+    pollIntervalMs: config.events.pollIntervalMs,
+    graceMs: config.events.graceMs,
+    log: app.log.child({ component: 'events' }),
+  })
+  for (const consumer of configuredConsumers(config)) runner.register(consumer)
+  const outbox = createEventOutbox({ wanted: () => runner.consumers.length > 0, submit: (event) => runner.submit(event) })
+  app.decorate('events', { ...outbox, runner, jobs, register: (consumer: Consumer) => runner.register(consumer) })
+  app.addHook('onReady', async () => runner.start())
+  // Registered after storage, so this runs before the S3 clients are destroyed.
+  app.addHook('onClose', async () => await runner.close())
+}, { name: 'events', dependencies: ['storage'] })
