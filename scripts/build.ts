@@ -11,9 +11,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /**
  * One bundle loads in about half the time of thousands of ES module files (TypeBox alone is ~700) and holds less
  * memory. Left outside, and loaded from node_modules at run time: packages that read their own files
- * (@fastify/swagger-ui's static assets) and the embedded store, a dev dependency production never loads.
+ * (@fastify/swagger-ui's static assets), sharp (a native addon with its libvips beside it) and the embedded store, a
+ * dev dependency production never loads.
  */
-export const EXTERNAL = ['@fastify/swagger-ui', 's3rver', 'esbuild'] as const
+export const EXTERNAL = ['@fastify/swagger-ui', 's3rver', 'esbuild', 'sharp'] as const
 
 /**
  * The browser client beside the server (the demo page serves it from there), and with `declarations` its types under

@@ -24,6 +24,7 @@ import files from './routes/files.js'
 import multipartRoutes from './routes/multipart.js'
 import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
+import root from './routes/root.js'
 import { FileRecordSchema } from './schemas/file-record.js'
 import { createOwnerCheck } from './uploads/owner-limits.js'
 
@@ -128,6 +129,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(optionalAuth)
   await app.register(redis, { redis: config.redis })
   await app.register(rateLimit, { limits: config.rateLimit })
+  await app.register(root, { demoPage: config.demoPage })
   await app.register(health)
   await app.register(files)
   await app.register(multipartRoutes)

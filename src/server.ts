@@ -4,6 +4,9 @@ import { pino } from 'pino'
 import { buildApp, loggerOptions } from './app.js'
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, usesEmbeddedStore, type Config } from './config.js'
 import { nodeVersionNotice, quietAwsSdkNodeWarning } from './node-version.js'
+import { PACKAGE_VERSION } from './package-info.js'
+import { browsableOrigin, startupBanner } from './startup-banner.js'
+import { listenFailureMessage, type Listener } from './startup-errors.js'
 import { EMBEDDED_CREDENTIALS, startEmbeddedStore, type EmbeddedStore } from './storage/embedded-s3.js'
 
 let config: Config
@@ -15,6 +18,14 @@ try {
   process.exit(1)
 }
 
+/** Stops with one line when `error` is a listen failure the configuration can fix; anything else goes on as it was. */
+function exitIfListenFailure (error: unknown, listener: Listener): void {
+  const message = listenFailureMessage(error, listener)
+  if (message === undefined) return
+  process.stderr.write(`${message}\n`)
+  process.exit(1)
+}
+
 const logger = pino(loggerOptions(config))
 const nodeNotice = nodeVersionNotice(process.version)
 if (nodeNotice !== undefined) {
@@ -23,19 +34,24 @@ if (nodeNotice !== undefined) {
 }
 let embedded: EmbeddedStore | undefined
 if (usesEmbeddedStore(config)) {
-  embedded = await startEmbeddedStore({
-    bucket: config.s3.bucket,
-    port: config.embedded.port,
-    directory: config.embedded.dir,
-    corsOrigins: [`http://localhost:${config.port}`, `http://127.0.0.1:${config.port}`],
-  })
+  try {
+    embedded = await startEmbeddedStore({
+      bucket: config.s3.bucket,
+      port: config.embedded.port,
+      directory: config.embedded.dir,
+      corsOrigins: [`http://localhost:${config.port}`, `http://127.0.0.1:${config.port}`],
+    })
+  } catch (error) {
+    exitIfListenFailure(error, { name: 'The embedded S3 store', host: '127.0.0.1', port: config.embedded.port, variable: 'EMBEDDED_S3_PORT' })
+    throw error
+  }
   config = { ...config, s3: { ...config.s3, endpoint: embedded.endpoint, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS } }
   logger.warn({ endpoint: embedded.endpoint, directory: config.embedded.dir },
     'Using the embedded development S3 store (s3rver). It enforces NO upload policy and checks no signature: size and type limits are enforced only by filegate\'s confirm. Set S3_ENDPOINT to use a real store.')
 }
 
-// Only with the fake development secret: printed below, and pre-filled by the demo page.
-const issuesDevelopmentTokens = !config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET
+// Only with the embedded store and the fake development secret: printed below, and pre-filled by the demo page.
+const issuesDevelopmentTokens = embedded !== undefined && !config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET
 const signDevelopmentToken = (): string => app.jwt.sign({ sub: 'dev-user' }, { expiresIn: '24h' })
 const app = await buildApp(config, { logger, ...(issuesDevelopmentTokens && { developmentToken: signDevelopmentToken }) })
 
@@ -56,11 +72,25 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger }, async ({ signal, err }) => 
   await embedded?.close()
 })
 
-await app.listen({ port: config.port, host: config.host })
-
-if (issuesDevelopmentTokens) {
-  const token = signDevelopmentToken()
-  // Printed for the developer, not logged: the log scrubber redacts every JWT, and this one is meant to be copied.
-  process.stdout.write(`Development token for user "dev-user" (valid 24 h; never valid in production):\n\n  ${token}\n\n  curl -H "Authorization: Bearer ${token}" http://${config.host}:${config.port}/files\n\n`)
+try {
+  await app.listen({ port: config.port, host: config.host })
+} catch (error) {
+  await embedded?.close()
+  exitIfListenFailure(error, { name: 'filegate', host: config.host, port: config.port, variable: 'PORT' })
+  throw error
 }
-if (config.demoPage) logger.info(`Example upload page: http://${config.host}:${config.port}/demo`)
+
+const address = app.server.address()
+const origin = browsableOrigin(config.host, typeof address === 'object' && address !== null ? address.port : config.port)
+if (!config.production) {
+  // Printed for the developer, not logged: the log scrubber redacts every JWT, and this token is meant to be copied.
+  process.stdout.write(startupBanner({
+    version: PACKAGE_VERSION,
+    origin,
+    demoPage: config.demoPage,
+    token: issuesDevelopmentTokens ? signDevelopmentToken() : undefined,
+    embeddedStore: embedded?.endpoint,
+  }))
+} else {
+  logger.info({ docs: `${origin}/docs` }, 'filegate is running')
+}

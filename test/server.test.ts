@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { PACKAGE_VERSION } from '../src/package-info.js'
 import { freePort, postToS3 } from './helper.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -41,7 +42,13 @@ t.test('npm start runs the service on the embedded store', async (t) => {
   const base = `http://127.0.0.1:${port}`
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   t.equal((await fetch(`${base}/ready`)).status, 200, 'ready on the embedded store')
-  t.match(output, `Example upload page: ${base}/demo`, 'the log names the example page')
+  t.match(output, `filegate ${PACKAGE_VERSION} is running`, 'a banner for a person')
+  t.match(output, `API        ${base}\n`, 'the banner names the API')
+  t.match(output, `Swagger UI ${base}/docs\n`, 'the banner names Swagger UI')
+  t.match(output, `Demo page  ${base}/demo\n`, 'the banner names the example page')
+  t.match(output, /checks no signature: size and type limits/, 'the scrubber leaves the embedded-store warning whole')
+  const index = await (await fetch(`${base}/`)).json() as { links?: Record<string, string> }
+  t.same(index.links && [index.links.docs, index.links.demo], ['/docs', '/demo'], 'GET / points to /docs and /demo')
   t.equal((await fetch(`${base}/demo`)).status, 200, 'the example page is on')
   const { token: pageToken } = await (await fetch(`${base}/demo/settings.json`)).json() as { token: unknown }
   t.equal(typeof pageToken, 'string', 'the example page gets a development token to pre-fill')

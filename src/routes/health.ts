@@ -10,6 +10,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Liveness',
       description: 'Answers 200 while the process can serve requests; it does not call S3.',
       tags: ['health'],
+      security: [],
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
     },
   }, async () => ({ status: 'ok' as const }))
@@ -20,6 +21,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Readiness',
       description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not.',
       tags: ['health'],
+      security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorRef, 504: ErrorRef },
     },
   }, async () => {

@@ -1,6 +1,7 @@
 // The embedded development store: s3rver in-process on 127.0.0.1, for `npm start` with no S3 configured.
 // It checks no POST policy and no signature; filegate's confirm re-checks everything, which is why it is usable at all.
 import { mkdir } from 'node:fs/promises'
+import { createServer } from 'node:net'
 
 /** s3rver's fixed development credentials. */
 export const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const
@@ -20,7 +21,21 @@ export interface EmbeddedStore {
   close (): Promise<void>
 }
 
+/**
+ * Rejects with the listen error (EADDRINUSE, EACCES) when the port cannot be had. s3rver listens without an error
+ * listener, so its own failure would be an uncaught 'error' event that kills the process with a stack.
+ */
+async function checkPortFree (host: string, port: number): Promise<void> {
+  if (port === 0) return
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject)
+    probe.listen(port, host, () => probe.close(() => resolve()))
+  })
+}
+
 export async function startEmbeddedStore (options: { bucket: string, port: number, directory: string, corsOrigins: readonly string[] }): Promise<EmbeddedStore> {
+  await checkPortFree('127.0.0.1', options.port)
   // Imported here so that production installs, which omit dev dependencies, never load it.
   const { default: S3rver } = await import('s3rver')
   await mkdir(options.directory, { recursive: true })

@@ -3,6 +3,7 @@ import { MAX_POST_SIZE, type Config } from '../config.js'
 import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
 import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
+import { mapBounded } from '../storage/bounded-map.js'
 import { createPresigner } from '../storage/presigner.js'
 import { createOwnerCounts } from '../storage/owner-counts.js'
 import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
@@ -16,6 +17,9 @@ import { servedKeyFor } from './served-key.js'
 import { createUploadRecorder, type ConfirmResult } from './upload-recorder.js'
 
 export type { UploadRequest } from './new-upload.js'
+
+/** Record reads of one listing in flight at once: a page of 100 leaves the S3 pool to other requests too. */
+const RECORD_READ_CONCURRENCY = 16
 
 export interface UploadGrant {
   readonly url: string
@@ -146,7 +150,7 @@ export function createUploadService ({ config, clients, objects, records, events
     async listFiles (owner, { limit, cursor }) {
       const token = cursor === undefined ? undefined : decodeCursor(cursor)
       const page = await records.listOwnerIds(owner, { limit, token })
-      const found = await Promise.all(page.ids.map((id) => records.get(id)))
+      const found = await mapBounded(page.ids, RECORD_READ_CONCURRENCY, async (id) => await records.get(id))
       // An index entry without a record (a confirm cut short, or one that lost a race with a DELETE) is skipped, not shown.
       const items = found.filter((r): r is FileRecord => r !== undefined && r.uploaded_by === owner)
       return { items, next_cursor: page.nextToken === undefined ? null : encodeCursor(page.nextToken) }
