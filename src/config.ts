@@ -52,6 +52,7 @@ export const EnvSchema = Type.Object({
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'the HS256 secret, at least 32 characters' })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
+  JWT_ALLOW_PUBLIC_SECRET: flag('true lets NODE_ENV=production run with a JWT_SECRET published in this repository (docker-compose.yml, .env.example): for a local stack only', false),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
   JWT_REQUIRE_EXP: flag('false accepts tokens without an exp claim (they then expire JWT_MAX_TOKEN_LIFETIME after their iat, or never without one)', true),
@@ -85,8 +86,19 @@ export const EnvSchema = Type.Object({
 })
 export type Env = Static<typeof EnvSchema>
 
-/** A fake secret for local development only; start-up refuses it in production. */
+/** A fake secret for local development only: used (and accepted) only with the embedded store. */
 export const DEVELOPMENT_JWT_SECRET = 'filegate-development-secret-do-not-use-in-production'
+/** Secrets published in this repository, which anyone can sign tokens with: refused in production unless JWT_ALLOW_PUBLIC_SECRET. */
+export const PUBLIC_JWT_SECRETS: readonly string[] = [
+  DEVELOPMENT_JWT_SECRET,
+  'compose-dev-secret-not-for-production-0123456789', // docker-compose.yml
+  'fake-development-secret-at-least-32-characters', // .env.example
+]
+
+export interface LoadConfigOptions {
+  /** False for tools that never verify a token (cleanup): no JWT key is then needed. Default true. */
+  readonly requireJwtKey?: boolean
+}
 
 export interface Config {
   readonly production: boolean
@@ -264,7 +276,7 @@ function rawLooksRight (schema: { type?: unknown }, raw: string | undefined): bo
 }
 
 /** Validates the environment and returns a frozen Config, or throws one ConfigError naming every bad variable. */
-export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
+export function loadConfig (source: Record<string, string | undefined> = process.env, { requireJwtKey = true }: LoadConfigOptions = {}): Config {
   const picked = pickKnown(source)
   const env = Value.Convert(EnvSchema, Value.Default(EnvSchema, picked)) as Record<string, unknown>
   const problems: string[] = []
@@ -282,7 +294,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   const repaired = problems.length === 0 ? env : Value.Convert(EnvSchema, Value.Default(EnvSchema, picked))
   try {
     if (!Value.Check(EnvSchema, repaired)) throw new ConfigError(['the environment does not match the schema'])
-    const config = toConfig(repaired)
+    const config = toConfig(repaired, requireJwtKey)
     if (problems.length > 0) throw new ConfigError(problems)
     return Object.freeze(config)
   } catch (error) {
@@ -291,7 +303,7 @@ export function loadConfig (source: Record<string, string | undefined> = process
   }
 }
 
-function toConfig (env: Env): Config {
+function toConfig (env: Env, requireJwtKey: boolean): Config {
   const problems: string[] = []
   const production = env.NODE_ENV === 'production'
   const uploadExpires = parseDurationSeconds(env.UPLOAD_URL_EXPIRES)
@@ -337,8 +349,16 @@ function toConfig (env: Env): Config {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
   }
   if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
-  if (production && env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
+  // The development secret is public: it may sign tokens only for the embedded store, which holds nothing real.
+  const embedded = env.S3_ENDPOINT === undefined && !production
+  const keyless = env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined
+  if (requireJwtKey && keyless && production) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
+  else if (requireJwtKey && keyless && !embedded) problems.push('JWT_SECRET (or JWT_PUBLIC_KEY) must be set when S3_ENDPOINT is: the development secret is used only with the embedded store')
   if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
+  else if (!embedded && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret when S3_ENDPOINT is set: it is public, so anyone could sign tokens')
+  else if (production && env.JWT_SECRET !== undefined && PUBLIC_JWT_SECRETS.includes(env.JWT_SECRET) && !env.JWT_ALLOW_PUBLIC_SECRET) {
+    problems.push('JWT_SECRET is a secret published in this repository (docker-compose.yml or .env.example), so anyone could sign tokens: set your own, or JWT_ALLOW_PUBLIC_SECRET=true for a local stack')
+  }
   for (const url of webhookUrls) if (!URL.canParse(url)) problems.push(`WEBHOOK_URLS holds "${url}", which is not a URL`)
   if (webhookUrls.length > 0 && webhookSecrets.length === 0) problems.push('WEBHOOK_SECRET must be set when WEBHOOK_URLS is: receivers verify every request with it')
   if (webhookSecrets.some((w) => webhookSecretBytes(w).length < 16)) problems.push('WEBHOOK_SECRET values must each hold at least 16 bytes (base64 after whsec_)')
@@ -384,7 +404,7 @@ function toConfig (env: Env): Config {
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
     downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
     jwt: {
-      secret: env.JWT_SECRET ?? (env.JWT_PUBLIC_KEY === undefined ? DEVELOPMENT_JWT_SECRET : undefined),
+      secret: env.JWT_SECRET ?? (embedded && env.JWT_PUBLIC_KEY === undefined ? DEVELOPMENT_JWT_SECRET : undefined),
       publicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,

@@ -50,8 +50,8 @@ if (usesEmbeddedStore(config)) {
     'Using the embedded development S3 store (s3rver). It enforces NO upload policy and checks no signature: size and type limits are enforced only by filegate\'s confirm. Set S3_ENDPOINT to use a real store.')
 }
 
-// Only with the fake development secret: printed below, and pre-filled by the demo page.
-const issuesDevelopmentTokens = !config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET
+// Only with the embedded store and the fake development secret: printed below, and pre-filled by the demo page.
+const issuesDevelopmentTokens = embedded !== undefined && !config.production && config.jwt.secret === DEVELOPMENT_JWT_SECRET
 const signDevelopmentToken = (): string => app.jwt.sign({ sub: 'dev-user' }, { expiresIn: '24h' })
 const app = await buildApp(config, { logger, ...(issuesDevelopmentTokens && { developmentToken: signDevelopmentToken }) })
 

@@ -1,6 +1,6 @@
 // Tests configuration: defaults, parsing of durations, sizes and type lists, and one ConfigError naming every bad variable.
 import t, { type Test } from 'tap'
-import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, parseDurationSeconds, type Config } from '../src/config.js'
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig, PUBLIC_JWT_SECRETS, parseDurationSeconds, type Config } from '../src/config.js'
 
 type Env = Record<string, string | undefined>
 
@@ -98,6 +98,7 @@ t.test('valid values are parsed into the config', (t) => {
     NODE_ENV: 'test', PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', S3_BUCKET: 'my.bucket-1', S3_REGION: 'eu-west-3',
     S3_ENDPOINT: 'http://127.0.0.1:9000/', S3_PUBLIC_ENDPOINT: 'https://s3.example.com', S3_FORCE_PATH_STYLE: 'true',
     UPLOAD_PREFIX: 'tenant/files/', UPLOAD_KEY_LAYOUT: 'owner', JWT_ISSUER: 'https://issuer', JWT_AUDIENCE: 'filegate', JWT_OWNER_CLAIM: 'user_id',
+    JWT_SECRET: SECRET,
   })
   t.equal(config.port, 8080)
   t.equal(config.host, '0.0.0.0')
@@ -165,6 +166,25 @@ t.test('token lifetime settings are bounded', (t) => {
   assertRefused(t, { JWT_MAX_TOKEN_LIFETIME: '400d' }, ['JWT_MAX_TOKEN_LIFETIME'], 'a 400-day lifetime')
   assertRefused(t, { JWT_REQUIRE_EXP: 'maybe' }, ['JWT_REQUIRE_EXP'], 'not a boolean')
   t.match(loadConfig({ JWT_REQUIRE_EXP: 'false', JWT_MAX_TOKEN_LIFETIME: '0', JWT_CLOCK_TOLERANCE: '5m' }).jwt, { requireExp: false, maxLifetimeSeconds: 0, clockToleranceSeconds: 300 })
+  t.end()
+})
+
+t.test('the development secret only with the embedded store; published secrets only when allowed (issue 16, finding 4)', (t) => {
+  const endpoint = { S3_ENDPOINT: 'http://127.0.0.1:9000' }
+  const keyless = refusal(endpoint)
+  t.ok(keyless instanceof ConfigError, 'a real S3_ENDPOINT without a JWT key is refused, in development too')
+  t.match(keyless?.message, /JWT_SECRET \(or JWT_PUBLIC_KEY\) must be set when S3_ENDPOINT is/)
+  assertRefused(t, { ...endpoint, JWT_SECRET: DEVELOPMENT_JWT_SECRET }, ['JWT_SECRET'], 'the development secret with a real store')
+  t.equal(loadConfig({}).jwt.secret, DEVELOPMENT_JWT_SECRET, 'the embedded store (no S3_ENDPOINT, not production) uses the development secret')
+  t.equal(loadConfig(endpoint, { requireJwtKey: false }).jwt.secret, undefined, 'a tool that verifies no token (cleanup) needs no key, and gets no development secret')
+  for (const published of PUBLIC_JWT_SECRETS.filter((s) => s !== DEVELOPMENT_JWT_SECRET)) {
+    const env = { NODE_ENV: 'production', JWT_SECRET: published }
+    const refused = refusal(env)
+    t.match(refused?.message, /JWT_SECRET is a secret published in this repository.*JWT_ALLOW_PUBLIC_SECRET=true/, `production refuses ${published}`)
+    t.equal(loadConfig({ ...env, JWT_ALLOW_PUBLIC_SECRET: 'true' }).jwt.secret, published, 'unless JWT_ALLOW_PUBLIC_SECRET=true')
+    t.equal(loadConfig({ ...endpoint, JWT_SECRET: published }).jwt.secret, published, 'outside production it is allowed')
+  }
+  assertRefused(t, { NODE_ENV: 'production', JWT_SECRET: DEVELOPMENT_JWT_SECRET, JWT_ALLOW_PUBLIC_SECRET: 'true' }, ['JWT_SECRET'], 'never the development secret in production')
   t.end()
 })
 

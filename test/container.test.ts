@@ -8,7 +8,7 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { freePort } from './helper.js'
+import { freePort, TEST_JWT_SECRET } from './helper.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const read = (file: string) => readFileSync(join(root, file), 'utf8')
@@ -172,7 +172,7 @@ t.test('the MinIO images are pinned to a release tag', async (t) => {
 })
 
 t.test('the healthcheck paths are routes of the app', async (t) => {
-  const config = loadConfig({ NODE_ENV: 'test', S3_ENDPOINT: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: 'true', S3_TIMEOUT_MS: '1000', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', LOG_LEVEL: 'silent' })
+  const config = loadConfig({ NODE_ENV: 'test', S3_ENDPOINT: 'http://127.0.0.1:1', S3_FORCE_PATH_STYLE: 'true', S3_TIMEOUT_MS: '1000', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET })
   const app = await buildApp(config, { logger: false })
   t.teardown(() => app.close())
 

@@ -4,6 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { TEST_JWT_SECRET } from './helper.js'
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
 const PUBLIC_PATHS = new Set(['/', '/health', '/ready'])
@@ -18,7 +19,7 @@ interface Operation {
 }
 
 t.test('the served document equals the committed one and is valid OpenAPI', async (t) => {
-  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9' }))
+  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', JWT_SECRET: TEST_JWT_SECRET }))
   t.teardown(() => app.close())
   const ui = await app.inject({ method: 'GET', url: '/docs/' })
   t.equal(ui.statusCode, 200, '/docs serves Swagger UI')

@@ -29,7 +29,8 @@ try {
 
 let config: Config
 try {
-  config = loadConfig(process.env)
+  // Cleanup verifies no token, so it needs no JWT key.
+  config = loadConfig(process.env, { requireJwtKey: false })
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : String(error))
 }

@@ -1,4 +1,5 @@
 // `npm run openapi`: writes openapi/openapi.json from the app's own route schemas; `--check` fails when the file is stale.
+import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
@@ -7,8 +8,8 @@ export const OPENAPI_FILE = new URL('../../openapi/openapi.json', import.meta.ur
 
 /** The document as the running app serves it at /docs/json, formatted as committed. */
 export async function renderOpenApi (): Promise<string> {
-  // The document depends only on the routes, so a neutral config that never reaches S3 is enough.
-  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9' }))
+  // The document depends only on the routes, so a neutral config that never reaches S3 (nor verifies a token) is enough.
+  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', JWT_SECRET: randomBytes(32).toString('hex') }))
   try {
     await app.ready()
     return `${JSON.stringify(app.swagger(), null, 2)}\n`

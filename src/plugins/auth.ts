@@ -45,6 +45,7 @@ export interface AuthOptions {
 }
 
 export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }: AuthOptions) {
+  if (jwt.publicKey === undefined && jwt.secret === undefined) throw new Error('No JWT key: set JWT_SECRET or JWT_PUBLIC_KEY')
   const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
   await app.register(fastifyJwt, {
     secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',

@@ -24,11 +24,14 @@ export class RedisLink {
   private down = false
 
   constructor (readonly client: Redis, readonly keyPrefix: string, private readonly log: FastifyBaseLogger) {
-    client.on('ready', () => {
-      if (this.down) log.info('Redis answers again: rate limits are shared by every instance again')
-      this.down = false
-      this.skipUntil = 0
-    })
+    client.on('ready', () => this.answered())
+  }
+
+  /** Redis answered (a check, or a new connection): the outage, if there was one, is over. */
+  answered (): void {
+    if (this.down) this.log.info('Redis answers again: rate limits are shared by every instance again')
+    this.down = false
+    this.skipUntil = 0
   }
 
   /** Resolves once connected, or after `timeoutMs` whatever the state. */
@@ -82,6 +85,7 @@ class FallbackStore implements FastifyRateLimitStore {
     }
     this.shared.incr(key, (error, result) => {
       if (error === null && isCount.Check(result)) {
+        this.link.answered()
         callback(null, result)
         return
       }

@@ -32,6 +32,7 @@ t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dr
   const ages = { UPLOAD_URL_EXPIRES: '3s', ORPHAN_TTL: '4s' }
   const { app, s3, bucket } = await buildTestApp(t, { ...ages, RATE_LIMIT_ENABLED: 'false' })
   const store = testS3()
+  // No JWT key: cleanup verifies no token, so it needs none (issue 16, finding 4).
   const env = {
     ...ages, NODE_ENV: 'test', S3_ENDPOINT: store.endpoint, S3_REGION: store.region, S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey, S3_BUCKET: bucket,

@@ -2,11 +2,12 @@
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { TEST_JWT_SECRET } from '../helper.js'
 
 const LISTED = 'https://app.example.com'
 
 async function appWith (t: Test, origins: string) {
-  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', CORS_ORIGINS: origins }))
+  const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', CORS_ORIGINS: origins, JWT_SECRET: TEST_JWT_SECRET }))
   t.teardown(() => app.close())
   return app
 }

@@ -2,10 +2,11 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import { TEST_JWT_SECRET } from '../helper.js'
 import { s3BrowserOrigins } from '../../src/plugins/security-headers.js'
 import { launchChromium } from '../browser/setup.js'
 
-const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', S3_PUBLIC_ENDPOINT: 'http://localhost:9000', S3_FORCE_PATH_STYLE: 'true' })
+const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', S3_ENDPOINT: 'http://127.0.0.1:9', S3_PUBLIC_ENDPOINT: 'http://localhost:9000', S3_FORCE_PATH_STYLE: 'true', JWT_SECRET: TEST_JWT_SECRET })
 
 function directives (header: unknown): Map<string, string[]> {
   return new Map(String(header).split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0] !== '').map(([name = '', ...values]) => [name, values]))

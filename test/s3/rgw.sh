@@ -172,6 +172,8 @@ rgw enable usage log = false
 # stalls. Collect after 10 s instead.
 rgw gc obj min wait = 10
 rgw gc processor period = 10
+# RGW_STS_KEY (16 characters): STS on, for the session-credential tests (AssumeRole, then temporary keys and a token).
+$([[ -n "${RGW_STS_KEY:-}" ]] && printf 'rgw s3 auth use sts = true\nrgw sts key = %s\n' "$RGW_STS_KEY")
 log file = $DIR/log/\$name.log
 pid file = $DIR/run/\$name.pid
 admin socket = $DIR/run/\$name.asok
@@ -286,6 +288,12 @@ cmd_restart_gateway() {
   log "gateway restarted (pid $(daemon_pid "$GW"))"
 }
 
+# admin ARGS… — radosgw-admin on this cluster (roles and policies for the STS tests).
+cmd_admin() {
+  [[ -f "$CONF" ]] || die "no cluster in $DIR; run '$0 start' first"
+  timeout 60 radosgw-admin -c "$CONF" "$@"
+}
+
 cmd_gateway_pid() {
   daemon_pid "$GW" || die "radosgw is not running (no live pid in $(pidfile "$GW"))"
 }
@@ -297,8 +305,9 @@ main() {
     stop) cmd_stop ;;
     restart-gateway) cmd_restart_gateway ;;
     gateway-pid) cmd_gateway_pid ;;
+    admin) shift; cmd_admin "$@" ;;
     *)
-      echo "usage: $0 start|stop|restart-gateway|gateway-pid" >&2
+      echo "usage: $0 start|stop|restart-gateway|gateway-pid|admin ARGS" >&2
       exit 2
       ;;
   esac

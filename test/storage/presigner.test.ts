@@ -139,7 +139,7 @@ t.test('the clients filegate builds, with S3_PUBLIC_ENDPOINT, are signed identic
     [{ S3_FORCE_PATH_STYLE: 'true', S3_PUBLIC_ENDPOINT: 'http://localhost:9000', AWS_SESSION_TOKEN: 'FwoGZXIvYXdzEJr+token/==' }, 'http://localhost:9000/filegate/k'],
   ]
   for (const [env, where] of cases) {
-    const config = loadConfig({ NODE_ENV: 'test', S3_ENDPOINT: 'http://minio:9000', AWS_ACCESS_KEY_ID: STATIC.accessKeyId, AWS_SECRET_ACCESS_KEY: STATIC.secretAccessKey, ...env })
+    const config = loadConfig({ NODE_ENV: 'test', S3_ENDPOINT: 'http://minio:9000', AWS_ACCESS_KEY_ID: STATIC.accessKeyId, AWS_SECRET_ACCESS_KEY: STATIC.secretAccessKey, ...env }, { requireJwtKey: false })
     const clients = createS3Clients(config.s3)
     t.teardown(() => destroyS3Clients(clients))
     await expectIdentical(t, clients.public, config.s3.bucket, JSON.stringify(env))
@@ -229,7 +229,7 @@ t.test('the real test S3 accepts the fast path\'s grants and URLs', async (t) =>
     NODE_ENV: 'test', S3_ENDPOINT: store.endpoint, S3_REGION: store.region, S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey, S3_BUCKET: bucket,
     S3_PUBLIC_ENDPOINT: store.endpoint.replace('127.0.0.1', 'localhost'),
-  })
+  }, { requireJwtKey: false })
   const clients = createS3Clients(config.s3)
   t.teardown(() => destroyS3Clients(clients))
   for (const [label, client] of [['internal endpoint', clients.internal], ['public endpoint', clients.public]] as const) {

@@ -26,7 +26,7 @@ const stores: Store[] = [
       const client = s3ClientFor(s3)
       t.teardown(() => client.destroy())
       const bucket = await createTestBucket(t, client)
-      const clients = createS3Clients(loadConfig({ S3_BUCKET: bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }).s3)
+      const clients = createS3Clients(loadConfig({ S3_BUCKET: bucket, S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }, { requireJwtKey: false }).s3)
       t.teardown(() => destroyS3Clients(clients))
       return { objects: createObjectStore(clients), keys: async () => await listKeys(client, bucket) }
     },
@@ -37,7 +37,7 @@ const stores: Store[] = [
       const directory = await mkdtemp(join(tmpdir(), 'filegate-update-'))
       const store = await startEmbeddedStore({ bucket: 'embedded', port: 0, directory, corsOrigins: [] })
       t.teardown(async () => { await store.close(); await rm(directory, { recursive: true, force: true }) })
-      const clients = createS3Clients(loadConfig({ S3_BUCKET: 'embedded', S3_ENDPOINT: store.endpoint, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey }).s3)
+      const clients = createS3Clients(loadConfig({ S3_BUCKET: 'embedded', S3_ENDPOINT: store.endpoint, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey }, { requireJwtKey: false }).s3)
       t.teardown(() => destroyS3Clients(clients))
       const client = s3ClientFor({ endpoint: store.endpoint, region: 'us-east-1', ...EMBEDDED_CREDENTIALS })
       t.teardown(() => client.destroy())

@@ -17,13 +17,18 @@ export interface OwnRgw extends TestS3 {
   killGateway (): Promise<void>
   /** Starts the gateway again (after a kill, or stopping it first) and waits until it answers. */
   restartGateway (): Promise<void>
+  /** radosgw-admin on this cluster; its stdout. */
+  admin (...args: string[]): Promise<string>
 }
 
-/** Starts a one-node cluster of its own (about 10 s) and stops it, with its directory, when the test ends. */
-export async function startOwnRgw (t: Test): Promise<OwnRgw> {
+/**
+ * Starts a one-node cluster of its own (about 10 s) and stops it, with its directory, when the test ends. `stsKey`
+ * (16 characters) turns STS on.
+ */
+export async function startOwnRgw (t: Test, { stsKey }: { stsKey?: string } = {}): Promise<OwnRgw> {
   const dir = await mkdtemp(join(tmpdir(), 'filegate-rgw-'))
-  const env = { ...process.env, RGW_DIR: dir, RGW_PORT: String(await freePort()), RGW_MON_PORT: String(await freePort()) }
-  const rgw = async (command: string) => await run('bash', [script, command], { env, timeout: 120_000 })
+  const env = { ...process.env, RGW_DIR: dir, RGW_PORT: String(await freePort()), RGW_MON_PORT: String(await freePort()), ...(stsKey !== undefined && { RGW_STS_KEY: stsKey }) }
+  const rgw = async (command: string, ...args: string[]) => await run('bash', [script, command, ...args], { env, timeout: 120_000 })
   t.teardown(async () => {
     await rgw('stop').catch(() => undefined)
     await rm(dir, { recursive: true, force: true })
@@ -47,6 +52,9 @@ export async function startOwnRgw (t: Test): Promise<OwnRgw> {
     },
     async restartGateway () {
       await rgw('restart-gateway')
+    },
+    async admin (...args) {
+      return (await rgw('admin', ...args)).stdout
     },
   }
 }
