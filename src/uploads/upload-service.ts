@@ -1,10 +1,13 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
-import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
+import {
+  FileInfectedError, FileNotFoundError, InvalidKeyError, PostTooLargeError, ScanPendingError, UploadNotFoundError, VariantNotFoundError,
+} from '../errors.js'
 import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { mapBounded } from '../storage/bounded-map.js'
 import { createPresigner } from '../storage/presigner.js'
+import { createOwnerCounts } from '../storage/owner-counts.js'
 import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
@@ -36,6 +39,8 @@ export interface DownloadRequest {
   readonly filename?: string | undefined
   readonly disposition?: 'inline' | 'attachment' | undefined
   readonly expiresIn?: number | undefined
+  /** A rendition's name (VARIANTS) instead of the file itself. */
+  readonly variant?: string | undefined
 }
 
 export interface DownloadGrant { readonly download_url: string, readonly expires_in: number }
@@ -67,14 +72,26 @@ export function createUploadService ({ config, clients, objects, records, events
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
-  const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, events, now })
+  const counts = createOwnerCounts({ objects, records, now })
+  const capped = uploads.maxFilesPerOwner > 0
+  const planUpload = createUploadPlanner({ config, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, events, now })
 
   /** A confirm of an upload that is gone: cleanup removed it after its file was recorded, or it never was. */
   async function confirmedBefore (owner: string, id: string): Promise<ConfirmResult> {
     const record = await records.get(id)
     if (record === undefined || record.uploaded_by !== owner || await objects.head(servedKeyOf(record)) === undefined) throw new UploadNotFoundError()
     return { created: false, record }
+  }
+
+  /** With scanning on, only a clean file is served: 409 while pending or unscannable, 410 once found infected. */
+  function assertServable (record: FileRecord): void {
+    const scan = record.scan
+    if (scan === undefined || scan.status === 'clean') return
+    if (scan.status === 'infected') throw new FileInfectedError(scan.signature ?? 'a virus')
+    throw new ScanPendingError(scan.status === 'pending'
+      ? 'The file has not been scanned yet; try again shortly'
+      : `The file could not be scanned, so it is not served: ${scan.message ?? 'the scanner failed'}`)
   }
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
@@ -108,8 +125,8 @@ export function createUploadService ({ config, clients, objects, records, events
       // copy at a key no grant names. First the copy, beside the upload's HEAD (its age) and the owner's file count...
       records.prepareWrites()
       const servedKey = servedKeyFor(parsed.id, parsed.ext, now())
-      const [copied, upload, ownerFiles] = await Promise.all([
-        objects.copy(key, servedKey), objects.head(key), recorder.countOwnerFiles(owner, parsed.id),
+      const [copied, upload, ownerCount] = await Promise.all([
+        objects.copy(key, servedKey), objects.head(key), recorder.readOwnerCount(owner),
       ]).catch(async (error: unknown) => {
         // A copy may have been made before a sibling call failed.
         await recorder.discardCopy(parsed.id, servedKey, error)
@@ -124,19 +141,24 @@ export function createUploadService ({ config, clients, objects, records, events
         await recorder.discardCopy(parsed.id, servedKey, error)
         throw error
       })
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerFiles, refuseOrphans: true })
+      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerCount, refuseOrphans: true })
     },
 
-    async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
+    async createDownloadUrl ({ owner, id, filename, disposition, expiresIn, variant }) {
       const record = await records.get(id)
       // The owner may download their file; anyone, with a token or without, a public one. Everything else is a 404.
       if (record === undefined || (record.uploaded_by !== owner && !record.is_public)) throw new FileNotFoundError()
+      assertServable(record)
       const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
-      const inline = disposition === 'inline' && isInlineSafe(record.content_type)
+      const rendition = variant === undefined ? undefined : record.variants?.find((v) => v.name === variant)
+      if (variant !== undefined && rendition === undefined) throw new VariantNotFoundError(variant)
+      const contentType = rendition?.content_type ?? record.content_type
+      const inline = disposition === 'inline' && isInlineSafe(contentType)
+      const name = filename ?? (rendition === undefined ? record.filename : `${record.filename.replace(/\.[^.]*$/, '')}-${rendition.name}.webp`)
       const url = await presigner.presignGet({
-        key: servedKeyOf(record),
-        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
-        responseContentType: record.content_type,
+        key: rendition?.key ?? servedKeyOf(record),
+        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', name),
+        responseContentType: contentType,
         expiresSeconds: expires,
       })
       return { download_url: url, expires_in: expires }
@@ -154,15 +176,17 @@ export function createUploadService ({ config, clients, objects, records, events
     },
 
     async deleteFile (owner, id) {
-      const found = await records.getOrBuried(id)
+      // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
+      const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
       // The served copy, and the upload beside it when the file is served from a copy.
-      const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
+      const keys = [found.served_key, found.key, ...('buried' in found ? [] : found.variants?.map((v) => v.key) ?? [])].filter((key): key is string => key !== undefined)
       if ('buried' in found) {
         // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
         const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
         if (!left.includes(true)) throw new FileNotFoundError()
-        await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+        // The count forgets a deleted id only after many later deletions, so a DELETE cut short is taken off it once.
+        await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
         return
       }
       // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
@@ -174,7 +198,8 @@ export function createUploadService ({ config, clients, objects, records, events
       const event = events?.companion('file.deleted')
       await records.bury(found, event)
       events?.made(event)
-      await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+      // Off the count once off the index (never before: the count may be too high for a moment, never too low).
+      await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
       await records.settleBurial(found)
     },
 
