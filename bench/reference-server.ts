@@ -1,4 +1,5 @@
 // The benchmark's reference: bare Fastify with a hello-world GET, a POST doing upload-url's HTTP work, and raw signed S3 reads and writes.
+import { randomBytes } from 'node:crypto'
 import { S3Client } from '@aws-sdk/client-s3'
 import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -57,15 +58,23 @@ if (endpoint !== undefined && bucket !== undefined && accessKeyId !== undefined 
     return JSON.parse(res.bytes.toString('utf8')) as FileRecord
   })
 
-  // Confirm's S3 work: the HEAD beside the ranged GET, then the create-only record write beside the index entry.
+  // Confirm's S3 work: the copy to the served key beside the upload's HEAD, the copy's HEAD beside its ranged GET, then
+  // the create-only record write beside the index entry (three sequential round trips, as filegate's confirm).
   app.post('/confirm/*', { schema: { response: { 201: FileRecordSchema } } }, async (request, reply) => {
     const key = (request.params as Record<string, string>)['*'] ?? ''
-    const [head, sample] = await Promise.all([
+    const id = key.slice(key.lastIndexOf('/') + 1, key.lastIndexOf('/') + 37)
+    const servedKey = `_filegate/served/reference/${id}-${randomBytes(8).toString('hex')}`
+    const copySource = `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
+    const [copied, upload] = await Promise.all([
+      send({ method: 'PUT', key: servedKey, headers: { 'x-amz-copy-source': copySource, 'x-amz-metadata-directive': 'COPY' }, payloadHash: EMPTY_SHA256 }),
       send({ method: 'HEAD', key, headers: {}, payloadHash: EMPTY_SHA256 }),
-      send({ method: 'GET', key, headers: { range: `bytes=0-${SNIFF_BYTES - 1}` }, payloadHash: EMPTY_SHA256 }),
+    ])
+    if (copied.status !== 200 || upload.status !== 200) throw failed(copied.status)
+    const [head, sample] = await Promise.all([
+      send({ method: 'HEAD', key: servedKey, headers: {}, payloadHash: EMPTY_SHA256 }),
+      send({ method: 'GET', key: servedKey, headers: { range: `bytes=0-${SNIFF_BYTES - 1}` }, payloadHash: EMPTY_SHA256 }),
     ])
     if (head.status !== 200 || sample.status >= 300) throw failed(head.status)
-    const id = key.slice(key.lastIndexOf('/') + 1, key.lastIndexOf('/') + 37)
     const owner = header(head.headers, 'x-amz-meta-uploaded-by')
     const record: FileRecord = {
       id, key, filename: header(head.headers, 'x-amz-meta-filename'), content_type: header(head.headers, 'content-type'),

@@ -31,6 +31,8 @@ export interface S3HttpRequest {
   readonly body?: string
   /** Read at most this many bytes of the body (a store that ignores Range sends the whole object). */
   readonly maxBytes?: number
+  /** The call's deadline when it is not S3_TIMEOUT_MS (a server-side copy). */
+  readonly timeoutMs?: number
 }
 
 export interface S3Http {
@@ -117,7 +119,7 @@ export function createS3Http ({ client, bucket, timeoutMs }: { client: S3Client,
   return {
     async send (request) {
       // One deadline for the whole call, retries and backoff included, as the SDK store's abortSignal.
-      const signal = AbortSignal.timeout(timeoutMs)
+      const signal = AbortSignal.timeout(request.timeoutMs ?? timeoutMs)
       for (let n = 1; ; n++) {
         let failure: unknown
         let throttled = false

@@ -118,7 +118,7 @@ const unquote = (etag: string | undefined): string => (etag ?? '').replace(/"/g,
 /** The object store: the lean client's calls where it is on (they fall back to these where it cannot sign), the SDK's for the rest. */
 export function createObjectStore (clients: S3Clients): ObjectStore {
   const sdk = createSdkObjectStore(clients)
-  return clients.http === undefined ? sdk : { ...sdk, ...leanObjectCalls(clients.http, sdk) }
+  return clients.http === undefined ? sdk : { ...sdk, ...leanObjectCalls(clients.http, sdk, clients) }
 }
 
 function createSdkObjectStore (clients: S3Clients): ObjectStore {

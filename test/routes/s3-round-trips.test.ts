@@ -19,11 +19,13 @@ function countS3Calls (app: FastifyInstance, endpoint: string, bucket: string, t
   const pending = new Map<object, S3Call>()
   const origin = new URL(endpoint).origin
   const onCreate = (message: unknown) => {
-    const { request } = message as { request: { origin?: unknown, method?: unknown, path?: unknown } }
+    const { request } = message as { request: { origin?: unknown, method?: unknown, path?: unknown, headers?: unknown } }
     if (String(request.origin) !== origin || typeof request.path !== 'string' || typeof request.method !== 'string') return
     const prefix = `/${bucket}/`
     const key = request.path.startsWith(prefix) ? request.path.slice(prefix.length).split('/').map(decodeURIComponent).join('/') : ''
-    const call: S3Call = { command: LEAN_COMMANDS[request.method] ?? request.method, key, start: performance.now(), end: Number.POSITIVE_INFINITY }
+    // A PUT with x-amz-copy-source is a server-side copy (undici keeps the headers as a string or an array).
+    const copy = request.method === 'PUT' && /x-amz-copy-source/i.test(String(request.headers))
+    const call: S3Call = { command: copy ? 'CopyObjectCommand' : LEAN_COMMANDS[request.method] ?? request.method, key, start: performance.now(), end: Number.POSITIVE_INFINITY }
     calls.push(call)
     pending.set(request, call)
   }

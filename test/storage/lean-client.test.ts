@@ -92,12 +92,16 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
       store.isRgw ? await outcome(() => objects.getRange(`${prefix}empty`, 10)) : ok({ bytes: new Uint8Array(), etag: '' }),
       await outcome(() => objects.put(`${prefix}é ü/+ (1)!.json`, '{"a":"ü"}', { contentType: 'application/json' })),
       await outcome(() => objects.getText(`${prefix}é ü/+ (1)!.json`)),
+      await outcome(() => objects.copy(`${prefix}a.txt`, `${prefix}copy/a.txt`)),
+      await outcome(() => objects.head(`${prefix}copy/a.txt`)),
+      await outcome(() => objects.copy(`${prefix}none`, `${prefix}copy/none`)),
       await outcome(() => objects.delete(`${prefix}a.txt`)),
       await outcome(() => objects.head(`${prefix}a.txt`)),
     ])
     t.match(written.outcomes, [ok('created'), { value: { size: 12, contentType: 'text/plain', recent: true } }, ok('hello, world'), { value: { text: 'hello, world' } },
       ok({ bytes: new TextEncoder().encode('hello') }), ok({ bytes: new TextEncoder().encode('hello, world') }), ok('created'), ok({ bytes: new Uint8Array(), etag: '' }),
-      ok('created'), ok('{"a":"ü"}'), ok(undefined), ok(undefined)], 'the values are the expected ones')
+      ok('created'), ok('{"a":"ü"}'), { value: { etag: /^[0-9a-f]{32}$/ } }, { value: { size: 12, contentType: 'text/plain', recent: true } }, ok(undefined),
+      ok(undefined), ok(undefined)], 'the values are the expected ones (a copy keeps type and size; a missing source is undefined)')
 
     const missing = await bothClients(t, store, 'missing key', async (objects, _proxy, prefix) => [
       await outcome(() => objects.head(`${prefix}none`)),
