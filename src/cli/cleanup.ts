@@ -1,5 +1,6 @@
-// `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]`: deletes orphaned uploads and aborts stale multipart uploads, prints a JSON summary.
+// `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>] [--recount]`: deletes orphaned uploads, aborts stale multipart uploads, optionally recounts owners' file counts; prints a JSON summary.
 import { parseArgs } from 'node:util'
+import { repairOwnerCounts } from '../cleanup/count-repair.js'
 import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
 import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
 import { configuredConsumers } from '../events/consumers.js'
@@ -11,17 +12,19 @@ import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
 import { createRecordStore } from '../storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
 
-const USAGE = 'Usage: npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>]'
+const USAGE = 'Usage: npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>] [--recount]'
+/** A count changed this recently may have a confirm or DELETE in flight: the recount leaves it for the next run. */
+const RECOUNT_QUIET_MS = 10 * 60_000
 
 function fail (message: string): never {
   process.stderr.write(`${message}\n`)
   process.exit(2)
 }
 
-let values: { 'dry-run': boolean, 'older-than'?: string | undefined, lookback?: string | undefined }
+let values: { 'dry-run': boolean, 'older-than'?: string | undefined, lookback?: string | undefined, recount: boolean }
 try {
   values = parseArgs({
-    options: { 'dry-run': { type: 'boolean', default: false }, 'older-than': { type: 'string' }, lookback: { type: 'string' } },
+    options: { 'dry-run': { type: 'boolean', default: false }, 'older-than': { type: 'string' }, lookback: { type: 'string' }, recount: { type: 'boolean', default: false } },
   }).values
 } catch (error) {
   fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`)
@@ -71,8 +74,10 @@ try {
     lookbackSeconds: lookback,
     dryRun: values['dry-run'],
   })
-  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-  if (summary.errors > 0) process.exitCode = 1
+  const records = createRecordStore(objects)
+  const counts = values.recount && !values['dry-run'] ? await repairOwnerCounts({ objects, records, quietMs: RECOUNT_QUIET_MS }) : undefined
+  process.stdout.write(`${JSON.stringify(counts === undefined ? summary : { ...summary, counts }, null, 2)}\n`)
+  if (summary.errors > 0 || (counts?.errors ?? 0) > 0) process.exitCode = 1
 } catch (error) {
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
   process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}\n`)

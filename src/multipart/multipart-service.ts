@@ -13,6 +13,7 @@ import { createUploadRecorder, type ConfirmResult } from '../uploads/upload-reco
 import { multipartEtag } from './multipart-etag.js'
 import { findPartProblems, listNumbers, partSizeOf, planParts, type PartPlan } from './part-plan.js'
 import type { MultipartSession, SessionStore } from './session-store.js'
+import { createOwnerCounts } from '../storage/owner-counts.js'
 
 export interface MultipartCreated {
   readonly file_id: string
@@ -71,8 +72,9 @@ export interface MultipartServiceDeps {
 export function createMultipartService ({ config, clients, objects, records, sessions, events, now = Date.now }: MultipartServiceDeps): MultipartService {
   const { uploads } = config
   const presigner = createPresigner(clients.public, clients.bucket)
-  const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, events, now })
+  const counts = createOwnerCounts({ objects, records, now })
+  const planUpload = createUploadPlanner({ config, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, events, now })
   const ttlMs = uploads.multipartTtlSeconds * 1000
 
   const planOf = (session: MultipartSession): PartPlan => ({ size: session.size, partSize: session.part_size, partCount: session.part_count })
@@ -109,7 +111,7 @@ export function createMultipartService ({ config, clients, objects, records, ses
   /** The object S3 assembled: the shared checks of confirm, after those only a multipart upload has. */
   async function checkCompleted (session: MultipartSession, parts: readonly StoredPart[] | undefined): Promise<ConfirmResult> {
     const { id, key, owner } = session
-    const [inspected, ownerFiles] = await Promise.all([recorder.inspect(key), recorder.countOwnerFiles(owner, id)])
+    const [inspected, ownerCount] = await Promise.all([recorder.inspect(key), recorder.readOwnerCount(owner)])
     if (inspected === undefined) {
       // The upload is gone and made no object: aborted, or (on stores that assemble slowly) still being completed.
       if (await sessions.exists(id)) throw new UploadBusyError()
@@ -123,7 +125,7 @@ export function createMultipartService ({ config, clients, objects, records, ses
       }
       // No copy: once completed, the object can no longer change (its part URLs name an upload that is gone, and only
       // filegate starts uploads), so the checked object is the served one.
-      const result = await recorder.checkAndRecord({ owner, id, key, uploadedAt: inspected.head.lastModified, inspected, ownerFiles, refuseOrphans: false })
+      const result = await recorder.checkAndRecord({ owner, id, key, uploadedAt: inspected.head.lastModified, inspected, ownerCount, refuseOrphans: false })
       // Removed only once the record stands: until then cleanup's orphan sweep leaves the object alone.
       await sessions.remove(session)
       return result

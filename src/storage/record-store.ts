@@ -137,6 +137,11 @@ export interface RecordStore {
    * raises the record's `revision` by one. A companion is written beside the record, and removed if the write lost.
    */
   update (id: string, change: (current: FileRecord) => FileRecord | undefined, companion?: CompanionWrite): Promise<FileRecord | undefined>
+  /**
+   * The If-Match value this store takes for `etag` on a PUT (quoted or bare, found out once by a probe), or undefined
+   * when the store cannot make a write conditional (s3rver).
+   */
+  ifMatchFor (etag: string): Promise<string | undefined>
   /** How many entries the owner's index holds, not counting `except`; listing stops once `atMost` are counted. */
   countOwnerFiles (owner: string, atMost: number, except?: string): Promise<number>
 }
@@ -328,6 +333,10 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       return { ids, nextToken: page.nextToken }
     },
     update,
+    async ifMatchFor (etag) {
+      const form = await conditional.ifMatchForm()
+      return form === 'unsupported' ? undefined : conditional.ifMatch(form, etag)
+    },
     async countOwnerFiles (owner, atMost, except) {
       let count = 0
       let token: string | undefined

@@ -1,7 +1,7 @@
 // New uploads: what a POST grant and a multipart upload both settle first (type, size, metadata, the file cap, id and key).
 import type { Config } from '../config.js'
 import { ContentTypeNotAllowedError, FileLimitReachedError, FileTooLargeError, ValidationError } from '../errors.js'
-import type { RecordStore } from '../storage/record-store.js'
+import type { OwnerCounts } from '../storage/owner-counts.js'
 import type { ObjectHead } from '../storage/s3.js'
 import { contentTypeForFilename, isContentTypeAllowed, keyExtensionFor } from './content-types.js'
 import { newFileId } from './file-id.js'
@@ -55,12 +55,12 @@ export function callerMetadataOf (head: ObjectHead): Record<string, string> {
 
 export interface NewUploadDeps {
   readonly config: Config
-  readonly records: RecordStore
+  readonly counts: OwnerCounts
   readonly now: () => number
 }
 
 /** Checks a new upload against the limits and names it; throws the error a caller sees for each refusal. */
-export function createUploadPlanner ({ config, records, now }: NewUploadDeps): (request: UploadRequest) => Promise<NewUpload> {
+export function createUploadPlanner ({ config, counts, now }: NewUploadDeps): (request: UploadRequest) => Promise<NewUpload> {
   const { uploads } = config
   const layout = keyLayouts[uploads.layout]
 
@@ -80,7 +80,9 @@ export function createUploadPlanner ({ config, records, now }: NewUploadDeps): (
     }
 
     const cap = uploads.maxFilesPerOwner
-    if (cap > 0 && await records.countOwnerFiles(owner, cap) >= cap) throw new FileLimitReachedError(cap)
+    // One read of the owner's count, however many files they have; confirm takes the place exactly. An owner with no
+    // count yet (files from before counts, or none) is counted from the index, up to the cap; the next confirm builds it.
+    if (cap > 0 && ((await counts.peek(owner))?.files ?? await counts.countIndex(owner, cap)) >= cap) throw new FileLimitReachedError(cap)
 
     const id = newFileId(now())
     const key = uploads.prefix + layout.keyFor({ id, ext: keyExtensionFor(type, filename), owner })

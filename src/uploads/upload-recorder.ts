@@ -3,6 +3,7 @@ import type { Config } from '../config.js'
 import type { EventOutbox } from '../events/outbox.js'
 import { StorageTimeoutError, StorageUnavailableError, UploadNotFoundError, UploadRejectedError } from '../errors.js'
 import type { FileRecord } from '../schemas/file-record.js'
+import type { OwnerCount, OwnerCounts } from '../storage/owner-counts.js'
 import { RecordBuriedError, RecordVanishedError, servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectHead, ObjectStore } from '../storage/s3.js'
 import { verifyContentType, SNIFF_BYTES } from './content-sniffing.js'
@@ -28,8 +29,8 @@ export interface CheckRequest {
   readonly uploadedAt: Date
   /** Undefined when there is no object at the key. */
   readonly inspected: InspectedUpload | undefined
-  /** The owner's file count (countOwnerFiles), when MAX_FILES_PER_OWNER is set. */
-  readonly ownerFiles: number | undefined
+  /** The owner's file count (readOwnerCount), when MAX_FILES_PER_OWNER is set. */
+  readonly ownerCount: OwnerCount | undefined
   /**
    * A POST upload past ORPHAN_TTL may be being deleted by cleanup right now, so it is never recorded. A completed
    * multipart upload is not at risk (its session stands until its record is written, and cleanup leaves it alone).
@@ -43,8 +44,8 @@ export interface UploadRecorder {
    * between them (its grant is still valid), they are read again, and `changing` says they never agreed.
    */
   inspect (key: string): Promise<InspectedUpload | undefined>
-  /** The owner's file count, when MAX_FILES_PER_OWNER is set, not counting this upload's own index entry. */
-  countOwnerFiles (owner: string, id: string): Promise<number | undefined>
+  /** The owner's file count when MAX_FILES_PER_OWNER is set (one GET), read beside the upload so the reservation can start from it. */
+  readOwnerCount (owner: string): Promise<OwnerCount | undefined>
   /**
    * Everything confirm checks once it has the object (owner binding, size and type limits, file name, content sniffing,
    * the declared MD5, the file cap), then the record and its index entry. A violating upload is deleted and answered
@@ -64,12 +65,14 @@ export interface UploadRecorderDeps {
   readonly config: Config
   readonly objects: ObjectStore
   readonly records: RecordStore
+  /** The per-owner file counts of MAX_FILES_PER_OWNER. */
+  readonly counts: OwnerCounts
   /** Where file.created events go; none written without it. */
   readonly events?: EventOutbox | undefined
   readonly now: () => number
 }
 
-export function createUploadRecorder ({ config, objects, records, events, now }: UploadRecorderDeps): UploadRecorder {
+export function createUploadRecorder ({ config, objects, records, counts, events, now }: UploadRecorderDeps): UploadRecorder {
   const { uploads } = config
 
   async function rejectUpload (key: string, id: string, reason: string, servedKey?: string): Promise<ConfirmResult> {
@@ -135,9 +138,9 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
       }
     },
 
-    async countOwnerFiles (owner, id) {
-      const cap = uploads.maxFilesPerOwner
-      return cap > 0 ? await records.countOwnerFiles(owner, cap, id) : undefined
+    async readOwnerCount (owner) {
+      // Read only: a confirm that is refused must write nothing, so a missing count is built when the place is taken.
+      return uploads.maxFilesPerOwner > 0 ? await counts.peek(owner) : undefined
     },
 
     reject: rejectUpload,
@@ -160,7 +163,7 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
   }
 
   /** The checks of one object (the copy, for a POST upload), then the record. */
-  async function check ({ owner, id, key, servedKey, uploadedAt, inspected, ownerFiles, refuseOrphans }: CheckRequest): Promise<ConfirmResult> {
+  async function check ({ owner, id, key, servedKey, uploadedAt, inspected, ownerCount, refuseOrphans }: CheckRequest): Promise<ConfirmResult> {
     const reject = async (reason: string): Promise<ConfirmResult> => await rejectUpload(key, id, reason, servedKey)
     const head = inspected?.head
     if (head === undefined || uploadOwnerOf(head) !== owner) throw new UploadNotFoundError()
@@ -181,9 +184,6 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
     if (declaredMd5 !== undefined && etagMd5 !== undefined && declaredMd5 !== etagMd5) {
       return await reject(`its MD5 is ${etagMd5}, not the declared ${declaredMd5}`)
     }
-    if (ownerFiles !== undefined && ownerFiles >= uploads.maxFilesPerOwner) {
-      return await reject(`you already have ${ownerFiles} files, the most allowed`)
-    }
 
     const record: FileRecord = {
       id,
@@ -202,6 +202,28 @@ export function createUploadRecorder ({ config, objects, records, events, now }:
     if (refuseOrphans && now() - uploadedAt.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
       throw new UploadNotFoundError()
     }
-    return await recordUpload(record)
+    if (uploads.maxFilesPerOwner === 0) return await recordUpload(record)
+    return await recordCounted(record, ownerCount, reject)
+  }
+
+  /**
+   * With MAX_FILES_PER_OWNER: the place is taken on the owner's count first (a conditional write, so concurrent confirms
+   * can never take more places than there are), then the record is written; a confirm that records nothing new (a
+   * repeat, or one that lost to a DELETE) gives its place back. A place not given back (a crash in between) only
+   * makes the count too high, never too low; `npm run cleanup -- --recount` repairs it.
+   */
+  async function recordCounted (record: FileRecord, first: OwnerCount | undefined, reject: (reason: string) => Promise<ConfirmResult>): Promise<ConfirmResult> {
+    const cap = uploads.maxFilesPerOwner
+    if (!(await counts.reserve(record.uploaded_by, cap, first))) return await reject(`you already have ${cap} files, the most allowed`)
+    let result: ConfirmResult
+    try {
+      result = await recordUpload(record)
+    } catch (error) {
+      // Best effort: if the release fails too, the count stays one too high (safe), until a recount.
+      await counts.release(record.uploaded_by).catch(() => undefined)
+      throw error
+    }
+    if (!result.created) await counts.release(record.uploaded_by)
+    return result
   }
 }

@@ -5,6 +5,7 @@ import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { mapBounded } from '../storage/bounded-map.js'
 import { createPresigner } from '../storage/presigner.js'
+import { createOwnerCounts } from '../storage/owner-counts.js'
 import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectStore, S3Clients } from '../storage/s3.js'
 import { contentDisposition } from './content-disposition.js'
@@ -67,8 +68,10 @@ export function createUploadService ({ config, clients, objects, records, events
   const { uploads, downloads } = config
   const layout = keyLayouts[uploads.layout]
   const presigner = createPresigner(clients.public, clients.bucket)
-  const planUpload = createUploadPlanner({ config, records, now })
-  const recorder = createUploadRecorder({ config, objects, records, events, now })
+  const counts = createOwnerCounts({ objects, records, now })
+  const capped = uploads.maxFilesPerOwner > 0
+  const planUpload = createUploadPlanner({ config, counts, now })
+  const recorder = createUploadRecorder({ config, objects, records, counts, events, now })
 
   /** A confirm of an upload that is gone: cleanup removed it after its file was recorded, or it never was. */
   async function confirmedBefore (owner: string, id: string): Promise<ConfirmResult> {
@@ -108,8 +111,8 @@ export function createUploadService ({ config, clients, objects, records, events
       // copy at a key no grant names. First the copy, beside the upload's HEAD (its age) and the owner's file count...
       records.prepareWrites()
       const servedKey = servedKeyFor(parsed.id, parsed.ext, now())
-      const [copied, upload, ownerFiles] = await Promise.all([
-        objects.copy(key, servedKey), objects.head(key), recorder.countOwnerFiles(owner, parsed.id),
+      const [copied, upload, ownerCount] = await Promise.all([
+        objects.copy(key, servedKey), objects.head(key), recorder.readOwnerCount(owner),
       ]).catch(async (error: unknown) => {
         // A copy may have been made before a sibling call failed.
         await recorder.discardCopy(parsed.id, servedKey, error)
@@ -124,7 +127,7 @@ export function createUploadService ({ config, clients, objects, records, events
         await recorder.discardCopy(parsed.id, servedKey, error)
         throw error
       })
-      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerFiles, refuseOrphans: true })
+      return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerCount, refuseOrphans: true })
     },
 
     async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
@@ -154,7 +157,8 @@ export function createUploadService ({ config, clients, objects, records, events
     },
 
     async deleteFile (owner, id) {
-      const found = await records.getOrBuried(id)
+      // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
+      const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
       // The served copy, and the upload beside it when the file is served from a copy.
       const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
@@ -162,7 +166,8 @@ export function createUploadService ({ config, clients, objects, records, events
         // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
         const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
         if (!left.includes(true)) throw new FileNotFoundError()
-        await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+        // The count forgets a deleted id only after many later deletions, so a DELETE cut short is taken off it once.
+        await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
         return
       }
       // The record goes first (its index entry, then the record becomes a tombstone that names the objects), the objects
@@ -174,7 +179,8 @@ export function createUploadService ({ config, clients, objects, records, events
       const event = events?.companion('file.deleted')
       await records.bury(found, event)
       events?.made(event)
-      await Promise.all(keys.map(async (key) => { await objects.delete(key) }))
+      // Off the count once off the index (never before: the count may be too high for a moment, never too low).
+      await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
       await records.settleBurial(found)
     },
 

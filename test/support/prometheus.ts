@@ -17,7 +17,7 @@ export function parsePrometheusText (text: string): Sample[] {
     const labels: Record<string, string> = {}
     for (const [, label = '', value = ''] of rawLabels.matchAll(LABEL)) labels[label] = value.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\')
     const value = rawValue === '+Inf' ? Number.POSITIVE_INFINITY : rawValue === '-Inf' ? Number.NEGATIVE_INFINITY : Number(rawValue)
-    if (Number.isNaN(value) && rawValue !== 'NaN') throw new Error(`not a sample value: ${line}`)
+    if (Number.isNaN(value) && rawValue.toLowerCase() !== 'nan') throw new Error(`not a sample value: ${line}`)
     samples.push({ name, labels, value })
   }
   return samples
