@@ -11,6 +11,7 @@ import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import events from './plugins/events.js'
+import scanning from './plugins/scanning.js'
 import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
@@ -122,6 +123,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
   await app.register(events, { config })
+  await app.register(scanning, { config })
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { parseVariants, type VariantSpec } from './variants/variant-spec.js'
 
 const duration = (description: string, fallback: string) =>
   Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)?$', default: fallback, description: `${description}; seconds, or a number with ms, s, m, h or d` })
@@ -73,6 +74,15 @@ export const EnvSchema = Type.Object({
   EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
   EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
   EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
+
+  SCANNER: Type.Union([Type.Literal('none'), Type.Literal('clamav')], { default: 'none', description: 'none, or clamav: every confirmed file is streamed to clamd and served only once it is clean' }),
+  CLAMD_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'the host clamd listens on (TCPAddr)' }),
+  CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310, description: 'the TCP port clamd listens on (TCPSocket), 1 to 65535' }),
+  CLAMD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000, description: 'the longest silence from clamd during a scan before it is tried again later, in milliseconds' }),
+  CLAMD_STREAM_MAX_LENGTH: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$', default: '25MiB', description: 'clamd\'s StreamMaxLength (its default 25M is 25MiB), in bytes or with a unit as MAX_FILE_SIZE: a larger file is marked error (not scanned, never served) without being sent' }),
+  SCAN_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '2s,5s,15s,30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h,24h', description: 'the delays before each new attempt at a scan while clamd or S3 cannot be reached (the file stays pending)' }),
+  VARIANTS: Type.String({ pattern: '^\\s*([a-z0-9-]{1,32}:[0-9]{1,4}(\\s*,\\s*[a-z0-9-]{1,32}:[0-9]{1,4})*)?\\s*$', default: '', description: 'WebP renditions of raster images as name:longest-side pairs, e.g. thumb:256,preview:1024; empty makes none' }),
+  VARIANT_MAX_PIXELS: Type.Integer({ minimum: 1, maximum: 268402689, default: 40000000, description: 'images whose header declares more pixels get no variants (a decompression bomb is refused before decoding)' }),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -175,6 +185,16 @@ export interface Config {
   }
   /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
   readonly metrics: { readonly port: number | undefined, readonly host: string }
+  /** Virus scanning: off, or every confirmed file streamed to clamd before it is served. */
+  readonly scanning: {
+    readonly enabled: boolean
+    readonly clamd: { readonly host: string, readonly port: number }
+    readonly timeoutMs: number
+    readonly maxBytes: number
+    readonly retryDelaysMs: readonly number[]
+  }
+  /** WebP renditions of raster images (empty: none). */
+  readonly variants: { readonly specs: readonly VariantSpec[], readonly maxPixels: number }
 }
 
 export class ConfigError extends Error {
@@ -304,6 +324,13 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const dedupeWindow = parseDurationSeconds(env.EVENTS_DEDUPE_WINDOW)
   const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
   const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
+  const scanRetryDelaysMs = env.SCAN_RETRY_SCHEDULE.split(',').map(parseDurationMs)
+  let variantSpecs: VariantSpec[] = []
+  try {
+    variantSpecs = parseVariants(env.VARIANTS)
+  } catch (error) {
+    problems.push(`VARIANTS: ${error instanceof Error ? error.message : String(error)}`)
+  }
 
   if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
   if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
@@ -340,6 +367,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   if (leaseMs <= 2 * env.WEBHOOK_TIMEOUT_MS) problems.push('EVENTS_LEASE must be more than twice WEBHOOK_TIMEOUT_MS, or a slow delivery would outlive its claim')
   if (graceMs < 2 * env.S3_TIMEOUT_MS) problems.push('EVENTS_GRACE must be at least twice S3_TIMEOUT_MS, or a poll could send the event of a change that lost a race before its writer removes it')
   if (dedupeWindow < 3600) problems.push('EVENTS_DEDUPE_WINDOW must be at least 1 h')
+  if (scanRetryDelaysMs.length > 50) problems.push('SCAN_RETRY_SCHEDULE must have at most 50 delays')
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -399,6 +427,14 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       dedupeWindowSeconds: dedupeWindow,
     },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
+    scanning: {
+      enabled: env.SCANNER === 'clamav',
+      clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT },
+      timeoutMs: env.CLAMD_TIMEOUT_MS,
+      maxBytes: parseBytes(env.CLAMD_STREAM_MAX_LENGTH),
+      retryDelaysMs: scanRetryDelaysMs,
+    },
+    variants: { specs: variantSpecs, maxPixels: env.VARIANT_MAX_PIXELS },
   }
 }
 

@@ -70,6 +70,14 @@ const DEFAULTS: Config = {
     dedupeWindowSeconds: 7 * 86400,
   },
   metrics: { port: undefined, host: '127.0.0.1' },
+  scanning: {
+    enabled: false,
+    clamd: { host: '127.0.0.1', port: 3310 },
+    timeoutMs: 60_000,
+    maxBytes: 25 * 1024 * 1024,
+    retryDelaysMs: [2000, 5000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, 7200000, 14400000, 28800000, 43200000, 86400000, 86400000, 86400000],
+  },
+  variants: { specs: [], maxPixels: 40_000_000 },
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {

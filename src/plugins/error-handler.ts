@@ -11,7 +11,8 @@ const OWN_CODES = new Set([
   'VALIDATION_ERROR', 'CONTENT_TYPE_NOT_ALLOWED', 'FILE_TOO_LARGE', 'INVALID_KEY', 'UNAUTHORIZED', 'OWNER_TOO_LONG', 'FILE_NOT_FOUND',
   'UPLOAD_NOT_FOUND', 'ROUTE_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UPLOAD_REJECTED', 'RATE_LIMITED',
   'FILE_LIMIT_REACHED', 'UPLOAD_INCOMPLETE', 'UPLOAD_BUSY', 'UPLOAD_COMPLETED',
-  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT',
+  'SCAN_PENDING', 'FILE_INFECTED', 'VARIANT_NOT_FOUND',
+  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'SCANNER_UNAVAILABLE',
 ])
 
 function shape (statusCode: number, code: string, message: string): ErrorResponse {
@@ -41,7 +42,7 @@ export function errorAnswer (raw: FastifyError, request: FastifyRequest, bodyLim
   const status = error.statusCode ?? 500
   if (OWN_CODES.has(error.code) && status < 500) return shape(status, error.code, error.message)
   if (OWN_CODES.has(error.code)) {
-    request.log.warn({ err: error.cause ?? error, code: error.code }, 'storage call failed')
+    request.log.warn({ err: error.cause ?? error, code: error.code }, error.code === 'SCANNER_UNAVAILABLE' ? 'clamd does not answer' : 'storage call failed')
     return shape(status, error.code, error.message)
   }
   if (status < 500) {

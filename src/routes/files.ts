@@ -55,12 +55,12 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearerAuth: [] }, {}],
       params: IdParamsSchema,
       querystring: DownloadQuerySchema,
-      response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef, 429: ErrorRef },
+      response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef, 409: ErrorRef, 410: ErrorRef, 429: ErrorRef },
     },
   }, async (request, reply) => {
-    const { filename, disposition, expires_in: expiresIn, redirect } = request.query
+    const { filename, disposition, expires_in: expiresIn, redirect, variant } = request.query
     const owner = request.owner === '' ? undefined : request.owner
-    const grant = await app.uploads.createDownloadUrl({ owner, id: request.params.id, filename, disposition, expiresIn })
+    const grant = await app.uploads.createDownloadUrl({ owner, id: request.params.id, filename, disposition, expiresIn, variant })
     if (redirect === true) return await reply.redirect(grant.download_url, 302)
     return grant
   })

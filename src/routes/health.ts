@@ -1,6 +1,7 @@
 // Liveness and readiness: /health says the process runs, /ready that the bucket answers.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { ScannerUnavailableError } from '../errors.js'
 import { ErrorRef } from '../schemas/error-response.js'
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,13 +20,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     logLevel: 'warn',
     schema: {
       summary: 'Readiness',
-      description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not.',
+      description: 'Answers 200 when the bucket can be reached (and clamd answers, with SCANNER=clamav); 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) or SCANNER_UNAVAILABLE when not.',
       tags: ['health'],
       security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorRef, 504: ErrorRef },
     },
   }, async () => {
-    await app.storage.objects.checkBucket()
+    const [scanner] = await Promise.all([app.scanner?.ready(), app.storage.objects.checkBucket()])
+    if (scanner === false) throw new ScannerUnavailableError()
     return { status: 'ready' as const }
   })
 }
