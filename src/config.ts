@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
+  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads (listings, records, download URLs, multipart status) one owner may make to each read route per READ_RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  READ_RATE_LIMIT_WINDOW: duration('the window READ_RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
   RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'how long a rate-limit check waits for Redis (connect and command), in milliseconds (10 to 10000); past it the process counts on its own' }),
@@ -135,7 +137,7 @@ export interface Config {
    * Per-owner limits of upload-url and confirm, each route counted on its own, and a per-address limit of anonymous
    * downloads; counted in Redis when `redis.url` is set, else per process.
    */
-  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number }
+  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number, readonly readMax: number, readonly readWindowSeconds: number }
   readonly redis: {
     /** Unset: no Redis; every process counts on its own. */
     readonly url: string | undefined
@@ -315,6 +317,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const readRateLimitWindow = parseDurationSeconds(env.READ_RATE_LIMIT_WINDOW)
   const webhookUrls = env.WEBHOOK_URLS.split(/[\s,]+/).filter((u) => u !== '')
   const webhookSecrets = env.WEBHOOK_SECRET.split(/\s+/).filter((w) => w !== '')
   const retryDelaysMs = env.WEBHOOK_RETRY_SCHEDULE.split(',').map(parseDurationMs)
@@ -342,6 +345,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
   if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
+  if (readRateLimitWindow < 1 || readRateLimitWindow > 86400) problems.push('READ_RATE_LIMIT_WINDOW must be between 1 s and 1 d')
   if (maxTokenLifetime > 365 * 86400) problems.push('JWT_MAX_TOKEN_LIFETIME must be at most 365 d (0 for no limit)')
   if (clockTolerance > 300) problems.push('JWT_CLOCK_TOLERANCE must be at most 5 m')
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
@@ -398,7 +402,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       multipartTtlSeconds: multipartTtl,
       maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
-    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX },
+    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX, readMax: env.READ_RATE_LIMIT_MAX, readWindowSeconds: readRateLimitWindow },
     redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, keyPrefix: env.REDIS_KEY_PREFIX },
     trustProxy,
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
