@@ -11,7 +11,7 @@ const OWN_CODES = new Set([
   'VALIDATION_ERROR', 'CONTENT_TYPE_NOT_ALLOWED', 'FILE_TOO_LARGE', 'INVALID_KEY', 'UNAUTHORIZED', 'OWNER_TOO_LONG', 'FILE_NOT_FOUND',
   'UPLOAD_NOT_FOUND', 'ROUTE_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UPLOAD_REJECTED', 'RATE_LIMITED',
   'FILE_LIMIT_REACHED', 'UPLOAD_INCOMPLETE', 'UPLOAD_BUSY', 'UPLOAD_COMPLETED',
-  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT',
+  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'OVERLOADED',
 ])
 
 function shape (statusCode: number, code: string, message: string): ErrorResponse {
@@ -39,7 +39,8 @@ function fromFramework (error: FastifyError, bodyLimit: number): FastifyError | 
 export function errorAnswer (raw: FastifyError, request: FastifyRequest, bodyLimit: number): ErrorResponse {
   const error = OWN_CODES.has(raw.code) ? raw : fromFramework(raw, bodyLimit) ?? raw
   const status = error.statusCode ?? 500
-  if (OWN_CODES.has(error.code) && status < 500) return shape(status, error.code, error.message)
+  // A shed request is not a failure to log: under overload there would be one line for each.
+  if (OWN_CODES.has(error.code) && (status < 500 || error.code === 'OVERLOADED')) return shape(status, error.code, error.message)
   if (OWN_CODES.has(error.code)) {
     request.log.warn({ err: error.cause ?? error, code: error.code }, 'storage call failed')
     return shape(status, error.code, error.message)

@@ -1,14 +1,16 @@
 // Liveness and readiness: /health says the process runs, /ready that the bucket answers.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { NEVER_SHED } from '../plugins/load-shedding.js'
 import { ErrorRef } from '../schemas/error-response.js'
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     logLevel: 'warn',
+    config: NEVER_SHED,
     schema: {
       summary: 'Liveness',
-      description: 'Answers 200 while the process can serve requests; it does not call S3.',
+      description: 'Answers 200 while the process can serve requests, even when it is shedding load; it does not call S3.',
       tags: ['health'],
       security: [],
       response: { 200: Type.Object({ status: Type.Literal('ok') }) },
@@ -19,7 +21,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     logLevel: 'warn',
     schema: {
       summary: 'Readiness',
-      description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not.',
+      description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not, and 503 OVERLOADED with Retry-After while the process sheds load.',
       tags: ['health'],
       security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorRef, 504: ErrorRef },
