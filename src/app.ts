@@ -12,6 +12,7 @@ import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import events from './plugins/events.js'
 import loadShedding from './plugins/load-shedding.js'
+import scanning from './plugins/scanning.js'
 import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
 import optionalAuth from './plugins/optional-auth.js'
@@ -124,6 +125,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(docs)
   await app.register(storage, { s3: config.s3 })
   await app.register(events, { config })
+  await app.register(scanning, { config })
   await app.register(uploads, { config })
   await app.register(multipart, { config })
   await app.register(cleanup, { config })

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net'
 import Type, { type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { parseVariants, type VariantSpec } from './variants/variant-spec.js'
 
 const duration = (description: string, fallback: string) =>
   Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)?$', default: fallback, description: `${description}; seconds, or a number with ms, s, m, h or d` })
@@ -41,6 +42,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
+  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads (listings, records, download URLs, multipart status) one owner may make to each read route per READ_RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  READ_RATE_LIMIT_WINDOW: duration('the window READ_RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
   RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10000, default: 500, description: 'how long a rate-limit check waits for Redis (connect and command), in milliseconds (10 to 10000); past it the process counts on its own' }),
@@ -76,6 +79,15 @@ export const EnvSchema = Type.Object({
   EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
   EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
   EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
+
+  SCANNER: Type.Union([Type.Literal('none'), Type.Literal('clamav')], { default: 'none', description: 'none, or clamav: every confirmed file is streamed to clamd and served only once it is clean' }),
+  CLAMD_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'the host clamd listens on (TCPAddr)' }),
+  CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310, description: 'the TCP port clamd listens on (TCPSocket), 1 to 65535' }),
+  CLAMD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000, description: 'the longest silence from clamd during a scan before it is tried again later, in milliseconds' }),
+  CLAMD_STREAM_MAX_LENGTH: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$', default: '25MiB', description: 'clamd\'s StreamMaxLength (its default 25M is 25MiB), in bytes or with a unit as MAX_FILE_SIZE: a larger file is marked error (not scanned, never served) without being sent' }),
+  SCAN_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '2s,5s,15s,30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h,24h', description: 'the delays before each new attempt at a scan while clamd or S3 cannot be reached (the file stays pending)' }),
+  VARIANTS: Type.String({ pattern: '^\\s*([a-z0-9-]{1,32}:[0-9]{1,4}(\\s*,\\s*[a-z0-9-]{1,32}:[0-9]{1,4})*)?\\s*$', default: '', description: 'WebP renditions of raster images as name:longest-side pairs, e.g. thumb:256,preview:1024; empty makes none' }),
+  VARIANT_MAX_PIXELS: Type.Integer({ minimum: 1, maximum: 268402689, default: 40000000, description: 'images whose header declares more pixels get no variants (a decompression bomb is refused before decoding)' }),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -128,7 +140,7 @@ export interface Config {
    * Per-owner limits of upload-url and confirm, each route counted on its own, and a per-address limit of anonymous
    * downloads; counted in Redis when `redis.url` is set, else per process.
    */
-  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number }
+  readonly rateLimit: { readonly enabled: boolean, readonly max: number, readonly windowSeconds: number, readonly anonymousMax: number, readonly readMax: number, readonly readWindowSeconds: number }
   readonly redis: {
     /** Unset: no Redis; every process counts on its own. */
     readonly url: string | undefined
@@ -180,6 +192,16 @@ export interface Config {
   readonly metrics: { readonly port: number | undefined, readonly host: string }
   /** Load shedding: past either threshold (0 is off), requests but /health are answered 503 OVERLOADED with Retry-After. */
   readonly loadShedding: { readonly maxEventLoopDelayMs: number, readonly maxEventLoopUtilization: number, readonly retryAfterSeconds: number }
+  /** Virus scanning: off, or every confirmed file streamed to clamd before it is served. */
+  readonly scanning: {
+    readonly enabled: boolean
+    readonly clamd: { readonly host: string, readonly port: number }
+    readonly timeoutMs: number
+    readonly maxBytes: number
+    readonly retryDelaysMs: readonly number[]
+  }
+  /** WebP renditions of raster images (empty: none). */
+  readonly variants: { readonly specs: readonly VariantSpec[], readonly maxPixels: number }
 }
 
 export class ConfigError extends Error {
@@ -300,6 +322,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const cleanupLookback = parseDurationSeconds(env.CLEANUP_LOOKBACK)
   const maxFileSize = parseBytes(env.MAX_FILE_SIZE)
   const rateLimitWindow = parseDurationSeconds(env.RATE_LIMIT_WINDOW)
+  const readRateLimitWindow = parseDurationSeconds(env.READ_RATE_LIMIT_WINDOW)
   const webhookUrls = env.WEBHOOK_URLS.split(/[\s,]+/).filter((u) => u !== '')
   const webhookSecrets = env.WEBHOOK_SECRET.split(/\s+/).filter((w) => w !== '')
   const retryDelaysMs = env.WEBHOOK_RETRY_SCHEDULE.split(',').map(parseDurationMs)
@@ -309,6 +332,13 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const dedupeWindow = parseDurationSeconds(env.EVENTS_DEDUPE_WINDOW)
   const maxTokenLifetime = parseDurationSeconds(env.JWT_MAX_TOKEN_LIFETIME)
   const clockTolerance = parseDurationSeconds(env.JWT_CLOCK_TOLERANCE)
+  const scanRetryDelaysMs = env.SCAN_RETRY_SCHEDULE.split(',').map(parseDurationMs)
+  let variantSpecs: VariantSpec[] = []
+  try {
+    variantSpecs = parseVariants(env.VARIANTS)
+  } catch (error) {
+    problems.push(`VARIANTS: ${error instanceof Error ? error.message : String(error)}`)
+  }
 
   if (uploadExpires < 1 || uploadExpires > SEVEN_DAYS) problems.push('UPLOAD_URL_EXPIRES must be between 1 s and 7 d')
   if (downloadMax < 1 || downloadMax > SEVEN_DAYS) problems.push('DOWNLOAD_URL_MAX_EXPIRES must be between 1 s and 7 d (the SigV4 limit)')
@@ -320,6 +350,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   if (maxFileSize < 1 || maxFileSize > MAX_OBJECT_SIZE) problems.push('MAX_FILE_SIZE must be between 1 byte and 5 TiB')
   if (multipartTtl <= uploadExpires) problems.push('MULTIPART_TTL must be longer than UPLOAD_URL_EXPIRES, or part URLs would outlive their upload')
   if (rateLimitWindow < 1 || rateLimitWindow > 86400) problems.push('RATE_LIMIT_WINDOW must be between 1 s and 1 d')
+  if (readRateLimitWindow < 1 || readRateLimitWindow > 86400) problems.push('READ_RATE_LIMIT_WINDOW must be between 1 s and 1 d')
   if (maxTokenLifetime > 365 * 86400) problems.push('JWT_MAX_TOKEN_LIFETIME must be at most 365 d (0 for no limit)')
   if (clockTolerance > 300) problems.push('JWT_CLOCK_TOLERANCE must be at most 5 m')
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems)
@@ -348,6 +379,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   const shedDelayMs = parseDurationMs(env.LOAD_SHED_MAX_EVENT_LOOP_DELAY)
   const shedRetryAfter = parseDurationSeconds(env.LOAD_SHED_RETRY_AFTER)
   if (shedRetryAfter < 1 || shedRetryAfter > 3600) problems.push('LOAD_SHED_RETRY_AFTER must be between 1 s and 1 h')
+  if (scanRetryDelaysMs.length > 50) problems.push('SCAN_RETRY_SCHEDULE must have at most 50 delays')
   if (problems.length > 0) throw new ConfigError(problems)
 
   return {
@@ -378,7 +410,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       multipartTtlSeconds: multipartTtl,
       maxFilesPerOwner: env.MAX_FILES_PER_OWNER,
     },
-    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX },
+    rateLimit: { enabled: env.RATE_LIMIT_ENABLED, max: env.RATE_LIMIT_MAX, windowSeconds: rateLimitWindow, anonymousMax: env.RATE_LIMIT_ANONYMOUS_MAX, readMax: env.READ_RATE_LIMIT_MAX, readWindowSeconds: readRateLimitWindow },
     redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS, keyPrefix: env.REDIS_KEY_PREFIX },
     trustProxy,
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
@@ -408,6 +440,14 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
     },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
     loadShedding: { maxEventLoopDelayMs: shedDelayMs, maxEventLoopUtilization: env.LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION, retryAfterSeconds: shedRetryAfter },
+    scanning: {
+      enabled: env.SCANNER === 'clamav',
+      clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT },
+      timeoutMs: env.CLAMD_TIMEOUT_MS,
+      maxBytes: parseBytes(env.CLAMD_STREAM_MAX_LENGTH),
+      retryDelaysMs: scanRetryDelaysMs,
+    },
+    variants: { specs: variantSpecs, maxPixels: env.VARIANT_MAX_PIXELS },
   }
 }
 

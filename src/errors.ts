@@ -22,3 +22,7 @@ export const RateLimitedError = createError<'RATE_LIMITED', 429, [string]>('RATE
 export const OverloadedError = createError<'OVERLOADED', 503, []>('OVERLOADED', 'filegate is overloaded right now; retry after the delay in Retry-After', 503)
 export const StorageUnavailableError = createError<'STORAGE_UNAVAILABLE', 503, []>('STORAGE_UNAVAILABLE', 'The storage service is unavailable, try again later', 503)
 export const StorageTimeoutError = createError<'STORAGE_TIMEOUT', 504, []>('STORAGE_TIMEOUT', 'The storage service did not answer in time, try again later', 504)
+export const ScanPendingError = createError<'SCAN_PENDING', 409, [string]>('SCAN_PENDING', '%s', 409)
+export const FileInfectedError = createError<'FILE_INFECTED', 410, [string]>('FILE_INFECTED', 'The file was found infected (%s) and removed', 410)
+export const VariantNotFoundError = createError<'VARIANT_NOT_FOUND', 404, [string]>('VARIANT_NOT_FOUND', 'This file has no variant %s', 404)
+export const ScannerUnavailableError = createError<'SCANNER_UNAVAILABLE', 503, []>('SCANNER_UNAVAILABLE', 'The virus scanner (clamd) does not answer; files wait to be scanned', 503)

@@ -51,7 +51,7 @@ const DEFAULTS: Config = {
     multipartTtlSeconds: 7 * 86400,
     maxFilesPerOwner: 0,
   },
-  rateLimit: { enabled: true, max: 60, windowSeconds: 60, anonymousMax: 120 },
+  rateLimit: { enabled: true, max: 60, windowSeconds: 60, anonymousMax: 120, readMax: 300, readWindowSeconds: 60 },
   redis: { url: undefined, timeoutMs: 500, keyPrefix: 'filegate:' },
   trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
@@ -71,6 +71,14 @@ const DEFAULTS: Config = {
   },
   metrics: { port: undefined, host: '127.0.0.1' },
   loadShedding: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, retryAfterSeconds: 10 },
+  scanning: {
+    enabled: false,
+    clamd: { host: '127.0.0.1', port: 3310 },
+    timeoutMs: 60_000,
+    maxBytes: 25 * 1024 * 1024,
+    retryDelaysMs: [2000, 5000, 15000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, 7200000, 14400000, 28800000, 43200000, 86400000, 86400000, 86400000],
+  },
+  variants: { specs: [], maxPixels: 40_000_000 },
 }
 
 t.test('loadConfig({}) gives the documented defaults, frozen', (t) => {
@@ -267,12 +275,13 @@ t.test('UPLOAD_PREFIX refuses . and .. segments, which issued keys may not conta
 })
 
 t.test('abuse limits: RATE_LIMIT_* and MAX_FILES_PER_OWNER parse and refuse bad values by name', (t) => {
-  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s', RATE_LIMIT_ANONYMOUS_MAX: '7' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30, anonymousMax: 7 })
+  t.same(loadConfig({ RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '30s', RATE_LIMIT_ANONYMOUS_MAX: '7', READ_RATE_LIMIT_MAX: '9', READ_RATE_LIMIT_WINDOW: '2m' }).rateLimit, { enabled: false, max: 5, windowSeconds: 30, anonymousMax: 7, readMax: 9, readWindowSeconds: 120 })
   t.equal(loadConfig({ MAX_FILES_PER_OWNER: '1000' }).uploads.maxFilesPerOwner, 1000)
   const cases: Array<[string, string]> = [
     ['RATE_LIMIT_MAX', '0'], ['RATE_LIMIT_MAX', '2.5'], ['RATE_LIMIT_MAX', 'lots'], ['RATE_LIMIT_WINDOW', '0'], ['RATE_LIMIT_WINDOW', '2d'],
     ['RATE_LIMIT_WINDOW', 'soon'], ['RATE_LIMIT_ENABLED', 'maybe'], ['MAX_FILES_PER_OWNER', '-1'], ['MAX_FILES_PER_OWNER', '1.5'],
     ['RATE_LIMIT_ANONYMOUS_MAX', '0'], ['RATE_LIMIT_ANONYMOUS_MAX', 'many'],
+    ['READ_RATE_LIMIT_MAX', '0'], ['READ_RATE_LIMIT_MAX', 'lots'], ['READ_RATE_LIMIT_WINDOW', '0'], ['READ_RATE_LIMIT_WINDOW', '2d'],
   ]
   for (const [name, value] of cases) assertRefused(t, { [name]: value }, [name], `${name}=${value}`)
   t.end()

@@ -11,7 +11,8 @@ const OWN_CODES = new Set([
   'VALIDATION_ERROR', 'CONTENT_TYPE_NOT_ALLOWED', 'FILE_TOO_LARGE', 'INVALID_KEY', 'UNAUTHORIZED', 'OWNER_TOO_LONG', 'FILE_NOT_FOUND',
   'UPLOAD_NOT_FOUND', 'ROUTE_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UPLOAD_REJECTED', 'RATE_LIMITED',
   'FILE_LIMIT_REACHED', 'UPLOAD_INCOMPLETE', 'UPLOAD_BUSY', 'UPLOAD_COMPLETED',
-  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'OVERLOADED',
+  'SCAN_PENDING', 'FILE_INFECTED', 'VARIANT_NOT_FOUND',
+  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'SCANNER_UNAVAILABLE', 'OVERLOADED',
 ])
 
 function shape (statusCode: number, code: string, message: string): ErrorResponse {
@@ -42,7 +43,7 @@ export function errorAnswer (raw: FastifyError, request: FastifyRequest, bodyLim
   // A shed request is not a failure to log: under overload there would be one line for each.
   if (OWN_CODES.has(error.code) && (status < 500 || error.code === 'OVERLOADED')) return shape(status, error.code, error.message)
   if (OWN_CODES.has(error.code)) {
-    request.log.warn({ err: error.cause ?? error, code: error.code }, 'storage call failed')
+    request.log.warn({ err: error.cause ?? error, code: error.code }, error.code === 'SCANNER_UNAVAILABLE' ? 'clamd does not answer' : 'storage call failed')
     return shape(status, error.code, error.message)
   }
   if (status < 500) {

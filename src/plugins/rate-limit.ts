@@ -33,6 +33,21 @@ export const ANONYMOUS_RATE_LIMIT: RateLimitOptions = Object.freeze({
   max: (request: FastifyRequest) => request.server.rateLimits.anonymousMax,
 })
 
+/**
+ * Reads (a listing is one S3 LIST and a record GET per file, a record or download URL one GET): READ_RATE_LIMIT_MAX per
+ * READ_RATE_LIMIT_WINDOW per owner, each read route counted on its own, so that no owner makes S3 reads at will.
+ */
+export const PER_OWNER_READ_RATE_LIMIT: RateLimitOptions = Object.freeze({
+  max: (request: FastifyRequest) => request.server.rateLimits.readMax,
+  timeWindow: (request: FastifyRequest) => request.server.rateLimits.readWindowSeconds * 1000,
+})
+
+/** Download URLs: a caller with a token spends the owner's read budget, one without the address's anonymous budget. */
+export const DOWNLOAD_RATE_LIMIT: RateLimitOptions = Object.freeze({
+  max: (request: FastifyRequest) => request.owner !== '' ? request.server.rateLimits.readMax : request.server.rateLimits.anonymousMax,
+  timeWindow: (request: FastifyRequest) => (request.owner !== '' ? request.server.rateLimits.readWindowSeconds : request.server.rateLimits.windowSeconds) * 1000,
+})
+
 export default fp(async function rateLimit (app: FastifyInstance, { limits }: { limits: Config['rateLimit'] }) {
   if (!limits.enabled) return
   app.decorate('rateLimits', limits)

@@ -1,7 +1,7 @@
 // The /files routes: HTTP only (schemas, auth, status codes); the upload service holds the rules.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ANONYMOUS_RATE_LIMIT, PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
+import { DOWNLOAD_RATE_LIMIT, PER_OWNER_RATE_LIMIT, PER_OWNER_READ_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
 import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import {
@@ -47,7 +47,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files/download/:id', {
-    config: { allowAnonymous: true, rateLimit: ANONYMOUS_RATE_LIMIT },
+    config: { allowAnonymous: true, rateLimit: DOWNLOAD_RATE_LIMIT },
     schema: {
       summary: 'Get a short-lived download URL',
       description: 'A presigned GET whose Content-Disposition carries the original name. `redirect=true` answers 302 to it. The owner may download any of their files; a public file (`is_public`) needs no token, and any caller gets it. A private or missing file is 404 either way; a token that is sent must be valid (401 otherwise).',
@@ -55,35 +55,37 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearerAuth: [] }, {}],
       params: IdParamsSchema,
       querystring: DownloadQuerySchema,
-      response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef, 429: ErrorRef },
+      response: { 200: DownloadGrantSchema, 302: Type.Null({ description: 'Location holds the download URL' }), ...commonErrors, 404: ErrorRef, 409: ErrorRef, 410: ErrorRef, 429: ErrorRef },
     },
   }, async (request, reply) => {
-    const { filename, disposition, expires_in: expiresIn, redirect } = request.query
+    const { filename, disposition, expires_in: expiresIn, redirect, variant } = request.query
     const owner = request.owner === '' ? undefined : request.owner
-    const grant = await app.uploads.createDownloadUrl({ owner, id: request.params.id, filename, disposition, expiresIn })
+    const grant = await app.uploads.createDownloadUrl({ owner, id: request.params.id, filename, disposition, expiresIn, variant })
     if (redirect === true) return await reply.redirect(grant.download_url, 302)
     return grant
   })
 
   app.get('/files', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       summary: 'List my files, newest first',
       tags: ['files'],
       security,
       querystring: ListQuerySchema,
-      response: { 200: FilePageSchema, ...commonErrors },
+      response: { 200: FilePageSchema, ...commonErrors, 429: ErrorRef },
     },
   }, async (request) => {
     return await app.uploads.listFiles(request.owner, request.query)
   })
 
   app.get('/files/:id', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       summary: 'Get one file record',
       tags: ['files'],
       security,
       params: IdParamsSchema,
-      response: { 200: RecordRef, ...commonErrors, 404: ErrorRef },
+      response: { 200: RecordRef, ...commonErrors, 404: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => {
     return await app.uploads.getFile(request.owner, request.params.id)

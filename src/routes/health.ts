@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { NEVER_SHED } from '../plugins/load-shedding.js'
+import { ScannerUnavailableError } from '../errors.js'
 import { ErrorRef } from '../schemas/error-response.js'
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
@@ -21,13 +22,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     logLevel: 'warn',
     schema: {
       summary: 'Readiness',
-      description: 'Answers 200 when the bucket can be reached, 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) when not, and 503 OVERLOADED with Retry-After while the process sheds load.',
+      description: 'Answers 200 when the bucket can be reached (and clamd answers, with SCANNER=clamav); 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) or SCANNER_UNAVAILABLE when not, and 503 OVERLOADED with Retry-After while the process sheds load.',
       tags: ['health'],
       security: [],
       response: { 200: Type.Object({ status: Type.Literal('ready') }), 503: ErrorRef, 504: ErrorRef },
     },
   }, async () => {
-    await app.storage.objects.checkBucket()
+    const [scanner] = await Promise.all([app.scanner?.ready(), app.storage.objects.checkBucket()])
+    if (scanner === false) throw new ScannerUnavailableError()
     return { status: 'ready' as const }
   })
 }

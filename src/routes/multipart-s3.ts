@@ -4,7 +4,7 @@ import type { FastifyError } from 'fastify'
 import Type from 'typebox'
 import { completeResultXml, errorXml, initiateResultXml, listPartsResultXml } from '../multipart/s3-xml.js'
 import { errorAnswer } from '../plugins/error-handler.js'
-import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
+import { PER_OWNER_RATE_LIMIT, PER_OWNER_READ_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { IdParamsSchema } from '../schemas/files-api.js'
 
 const security = [{ bearerAuth: [] }]
@@ -27,6 +27,7 @@ const multipartS3: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/files/multipart/:id/s3/initiate', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       operationId: 'initiateMultipartUploadS3',
       summary: 'CreateMultipartUpload\'s answer, for S3 clients',
@@ -34,7 +35,7 @@ const multipartS3: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       security,
       params: IdParamsSchema,
-      response: { 200: xml('InitiateMultipartUploadResult'), ...xmlErrors },
+      response: { 200: xml('InitiateMultipartUploadResult'), ...xmlErrors, 429: xmlError },
     },
   }, async (request, reply) => {
     const status = await app.multipart.get(request.owner, request.params.id)
@@ -42,6 +43,7 @@ const multipartS3: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files/multipart/:id/s3/parts', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       operationId: 'listMultipartPartsS3',
       summary: 'ListParts, for S3 clients',
@@ -49,7 +51,7 @@ const multipartS3: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       security,
       params: IdParamsSchema,
-      response: { 200: xml('ListPartsResult'), ...xmlErrors },
+      response: { 200: xml('ListPartsResult'), ...xmlErrors, 429: xmlError },
     },
   }, async (request, reply) => {
     const status = await app.multipart.get(request.owner, request.params.id)

@@ -1,7 +1,7 @@
 // The /files/multipart routes: HTTP only (schemas, auth, status codes); the multipart service holds the rules.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
+import { PER_OWNER_RATE_LIMIT, PER_OWNER_READ_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
 import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import { IdParamsSchema, ListQuerySchema } from '../schemas/files-api.js'
@@ -33,6 +33,7 @@ const multipart: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files/multipart', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       operationId: 'listMultipartUploads',
       summary: 'List my unfinished uploads, newest first',
@@ -40,11 +41,12 @@ const multipart: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       security,
       querystring: ListQuerySchema,
-      response: { 200: MultipartPageSchema, ...commonErrors },
+      response: { 200: MultipartPageSchema, ...commonErrors, 429: ErrorRef },
     },
   }, async (request) => await app.multipart.list(request.owner, request.query))
 
   app.post('/files/multipart/:id/parts', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       operationId: 'signMultipartParts',
       summary: 'Sign part URLs',
@@ -53,11 +55,12 @@ const multipart: FastifyPluginAsyncTypebox = async (app) => {
       security,
       params: IdParamsSchema,
       body: SignPartsBodySchema,
-      response: { 200: SignedPartsSchema, ...commonErrors, 404: ErrorRef, 413: ErrorRef, 415: ErrorRef },
+      response: { 200: SignedPartsSchema, ...commonErrors, 404: ErrorRef, 413: ErrorRef, 415: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => await app.multipart.signParts(request.owner, request.params.id, request.body.parts))
 
   app.get('/files/multipart/:id', {
+    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
       operationId: 'getMultipartUpload',
       summary: 'Show an unfinished upload and the parts S3 holds',
@@ -65,7 +68,7 @@ const multipart: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       security,
       params: IdParamsSchema,
-      response: { 200: MultipartStatusSchema, ...commonErrors, 404: ErrorRef },
+      response: { 200: MultipartStatusSchema, ...commonErrors, 404: ErrorRef, 429: ErrorRef },
     },
   }, async (request) => await app.multipart.get(request.owner, request.params.id))
 

@@ -11,6 +11,25 @@ export const MetadataSchema = Type.Record(Type.String(), Type.String(), {
   description: 'The caller\'s own string map, given at upload-url and kept with the record',
 })
 
+export const ScanSchema = Type.Object({
+  status: Type.Union([Type.Literal('pending'), Type.Literal('clean'), Type.Literal('infected'), Type.Literal('error')], {
+    description: 'pending: not scanned yet (not served); clean: clamd found nothing; infected: clamd found `signature` (the object was removed); error: it could not be scanned (`message` says why; not served)',
+  }),
+  signature: Type.Optional(Type.String({ description: 'What clamd found, when infected' })),
+  message: Type.Optional(Type.String({ description: 'Why the file could not be scanned, when error' })),
+  scanned_at: Type.Optional(Type.String({ format: 'date-time', description: 'When the verdict was reached (ISO 8601, UTC)' })),
+}, { additionalProperties: false, description: 'The virus scan (SCANNER=clamav); absent when scanning is off' })
+
+export const VariantSchema = Type.Object({
+  name: Type.String({ description: 'The name `?variant=` asks for (from VARIANTS)' }),
+  key: Type.String({ description: 'The object key of the rendition, under _filegate/variants/' }),
+  content_type: Type.Literal('image/webp'),
+  width: Type.Integer({ minimum: 1, description: 'Width in pixels' }),
+  height: Type.Integer({ minimum: 1, description: 'Height in pixels' }),
+  size: Type.Integer({ minimum: 1, description: 'Size in bytes' }),
+}, { additionalProperties: false, description: 'A WebP rendition of a raster image, EXIF orientation applied and all metadata removed' })
+export type Variant = Static<typeof VariantSchema>
+
 export const FileRecordSchema = Type.Object({
   id: FileIdSchema,
   key: Type.String({ description: 'The upload\'s object key in the bucket (the key its grant named)' }),
@@ -25,6 +44,8 @@ export const FileRecordSchema = Type.Object({
   metadata: MetadataSchema,
   created_at: Type.String({ format: 'date-time', description: 'When the upload was confirmed (ISO 8601, UTC)' }),
   revision: Type.Optional(Type.Integer({ minimum: 0, description: 'How many times the record was changed since it was confirmed (sharing, scans, variants); absent means 0. Part of each event id, so every change makes its own event' })),
+  scan: Type.Optional(ScanSchema),
+  variants: Type.Optional(Type.Array(VariantSchema, { description: 'The renditions made (VARIANTS), for raster images only' })),
 }, { $id: 'FileRecord', additionalProperties: false, description: 'A confirmed file' })
 
 export type FileRecord = Static<typeof FileRecordSchema>

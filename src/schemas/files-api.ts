@@ -48,6 +48,7 @@ export const DownloadQuerySchema = Type.Object({
   disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render whose bytes confirm verified (raster images, PDF, audio, video); never for text' })),
   expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Seconds the URL stays valid; capped at DOWNLOAD_URL_MAX_EXPIRES' })),
   redirect: Type.Optional(Type.Boolean({ description: 'true answers 302 to the URL instead of JSON' })),
+  variant: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,32}$', description: 'A rendition named in VARIANTS (e.g. thumb) instead of the file: a WebP without metadata; 404 VARIANT_NOT_FOUND when the file has none of that name' })),
 }, { additionalProperties: false })
 
 export const SharingBodySchema = Type.Object({

@@ -93,6 +93,13 @@ export interface ObjectStore {
    */
   copy (source: string, target: string): Promise<{ readonly etag: string } | undefined>
   delete (key: string): Promise<void>
+  /**
+   * The object's bytes as a stream, for long reads (scans): the deadline covers the answer's start, then the socket
+   * timeout (S3_TIMEOUT_MS of silence) bounds the body. Undefined when there is no object.
+   */
+  getStream (key: string): Promise<{ readonly body: AsyncIterable<Uint8Array>, readonly size: number } | undefined>
+  /** Writes bytes (a variant). */
+  putBytes (key: string, body: Uint8Array, options: { contentType: string }): Promise<void>
   list (prefix: string, options: { maxKeys: number, continuationToken?: string | undefined, startAfter?: string | undefined }): Promise<ObjectPage>
   checkBucket (): Promise<void>
   /** Starts a multipart upload of `key` with the object's type and user metadata (keys without `x-amz-meta-`); the upload id. */
@@ -218,6 +225,28 @@ function createSdkObjectStore (clients: S3Clients): ObjectStore {
       } catch (error) {
         if (isNotFound(error)) return undefined
         return fail(error)
+      }
+    },
+    async getStream (key) {
+      const started = new AbortController()
+      const timer = setTimeout(() => started.abort(new Error('S3 did not start answering in time')), timeoutMs)
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: started.signal })
+        const body = out.Body
+        if (!(body instanceof Readable)) throw new Error('GetObject answered no stream')
+        return { body, size: out.ContentLength ?? 0 }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        return fail(error)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    async putBytes (key, body, { contentType }) {
+      try {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType }), options())
+      } catch (error) {
+        fail(error)
       }
     },
     async delete (key) {

@@ -198,6 +198,8 @@ export function createUploadRecorder ({ config, objects, records, counts, events
       is_public: false,
       metadata: callerMetadataOf(head),
       created_at: new Date(now()).toISOString(),
+      // Not served until the scanner says it is clean.
+      ...(config.scanning.enabled && { scan: { status: 'pending' as const } }),
     }
     if (refuseOrphans && now() - uploadedAt.getTime() >= uploads.orphanTtlSeconds * 1000 && !(await records.exists(record.id))) {
       throw new UploadNotFoundError()

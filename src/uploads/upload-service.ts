@@ -1,6 +1,8 @@
 // The upload service: the rules of filegate (grants, confirm, download, list, delete) and the only caller of the presigners.
 import { MAX_POST_SIZE, type Config } from '../config.js'
-import { FileNotFoundError, InvalidKeyError, PostTooLargeError, UploadNotFoundError } from '../errors.js'
+import {
+  FileInfectedError, FileNotFoundError, InvalidKeyError, PostTooLargeError, ScanPendingError, UploadNotFoundError, VariantNotFoundError,
+} from '../errors.js'
 import type { EventOutbox } from '../events/outbox.js'
 import type { FileRecord } from '../schemas/file-record.js'
 import { mapBounded } from '../storage/bounded-map.js'
@@ -37,6 +39,8 @@ export interface DownloadRequest {
   readonly filename?: string | undefined
   readonly disposition?: 'inline' | 'attachment' | undefined
   readonly expiresIn?: number | undefined
+  /** A rendition's name (VARIANTS) instead of the file itself. */
+  readonly variant?: string | undefined
 }
 
 export interface DownloadGrant { readonly download_url: string, readonly expires_in: number }
@@ -78,6 +82,16 @@ export function createUploadService ({ config, clients, objects, records, events
     const record = await records.get(id)
     if (record === undefined || record.uploaded_by !== owner || await objects.head(servedKeyOf(record)) === undefined) throw new UploadNotFoundError()
     return { created: false, record }
+  }
+
+  /** With scanning on, only a clean file is served: 409 while pending or unscannable, 410 once found infected. */
+  function assertServable (record: FileRecord): void {
+    const scan = record.scan
+    if (scan === undefined || scan.status === 'clean') return
+    if (scan.status === 'infected') throw new FileInfectedError(scan.signature ?? 'a virus')
+    throw new ScanPendingError(scan.status === 'pending'
+      ? 'The file has not been scanned yet; try again shortly'
+      : `The file could not be scanned, so it is not served: ${scan.message ?? 'the scanner failed'}`)
   }
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
@@ -130,16 +144,21 @@ export function createUploadService ({ config, clients, objects, records, events
       return await recorder.checkAndRecord({ owner, id: parsed.id, key, servedKey, uploadedAt: upload.lastModified, inspected, ownerCount, refuseOrphans: true })
     },
 
-    async createDownloadUrl ({ owner, id, filename, disposition, expiresIn }) {
+    async createDownloadUrl ({ owner, id, filename, disposition, expiresIn, variant }) {
       const record = await records.get(id)
       // The owner may download their file; anyone, with a token or without, a public one. Everything else is a 404.
       if (record === undefined || (record.uploaded_by !== owner && !record.is_public)) throw new FileNotFoundError()
+      assertServable(record)
       const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
-      const inline = disposition === 'inline' && isInlineSafe(record.content_type)
+      const rendition = variant === undefined ? undefined : record.variants?.find((v) => v.name === variant)
+      if (variant !== undefined && rendition === undefined) throw new VariantNotFoundError(variant)
+      const contentType = rendition?.content_type ?? record.content_type
+      const inline = disposition === 'inline' && isInlineSafe(contentType)
+      const name = filename ?? (rendition === undefined ? record.filename : `${record.filename.replace(/\.[^.]*$/, '')}-${rendition.name}.webp`)
       const url = await presigner.presignGet({
-        key: servedKeyOf(record),
-        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', filename ?? record.filename),
-        responseContentType: record.content_type,
+        key: rendition?.key ?? servedKeyOf(record),
+        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', name),
+        responseContentType: contentType,
         expiresSeconds: expires,
       })
       return { download_url: url, expires_in: expires }
@@ -161,7 +180,7 @@ export function createUploadService ({ config, clients, objects, records, events
       const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
       // The served copy, and the upload beside it when the file is served from a copy.
-      const keys = [found.served_key, found.key].filter((key): key is string => key !== undefined)
+      const keys = [found.served_key, found.key, ...('buried' in found ? [] : found.variants?.map((v) => v.key) ?? [])].filter((key): key is string => key !== undefined)
       if ('buried' in found) {
         // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
         const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))

@@ -1,0 +1,78 @@
+// The scan consumer: streams each newly confirmed file from S3 to clamd and records the verdict (file.scanned).
+import type { Config } from '../config.js'
+import type { Consumer } from '../events/consumer.js'
+import type { EventOutbox } from '../events/outbox.js'
+import type { FileRecord } from '../schemas/file-record.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
+import type { ObjectStore } from '../storage/s3.js'
+import { scanStream, type ClamdVerdict } from './clamd-client.js'
+
+export interface ScanConsumerDeps {
+  readonly config: Config
+  readonly objects: ObjectStore
+  readonly records: RecordStore
+  readonly events: EventOutbox
+  readonly now?: () => number
+}
+
+/** The objects an infected file leaves: the served copy and the upload (variants are never made before a clean scan). */
+function objectsOf (record: FileRecord): string[] {
+  return [...new Set([servedKeyOf(record), record.key])]
+}
+
+/**
+ * Scans on file.created. Fails closed: clamd or S3 out of reach is a throw (the runner tries again on
+ * SCAN_RETRY_SCHEDULE, and the file stays pending, never served); only clamd's OK makes a file clean.
+ */
+export function scanConsumer ({ config, objects, records, events, now = Date.now }: ScanConsumerDeps): Consumer {
+  const { clamd, timeoutMs, maxBytes, retryDelaysMs } = config.scanning
+
+  async function record (id: string, verdict: ClamdVerdict): Promise<FileRecord | undefined> {
+    const scan = {
+      status: verdict.status,
+      ...(verdict.status === 'infected' && { signature: verdict.signature }),
+      ...(verdict.status === 'error' && { message: verdict.message }),
+      scanned_at: new Date(now()).toISOString(),
+    }
+    const companion = events.companion('file.scanned')
+    const updated = await records.update(id, (current) => current.scan?.status === 'pending' ? { ...current, scan } : undefined, companion)
+    events.made(companion)
+    return updated
+  }
+
+  return {
+    name: 'clamav-scan',
+    types: ['file.created'],
+    retryDelaysMs,
+    async handle (event) {
+      const current = await records.get(event.data.file.id)
+      // Deleted meanwhile, or scanned already (this is a repeated attempt): nothing to do, but an infected file's objects
+      // must be gone (an attempt cut short after the verdict was written is finished here).
+      if (current === undefined) return
+      if (current.scan?.status === 'infected') {
+        await Promise.all(objectsOf(current).map(async (key) => { await objects.delete(key) }))
+        return
+      }
+      if (current.scan?.status !== 'pending') return
+      const verdict = current.size > maxBytes
+        ? { status: 'error' as const, message: `the file is ${current.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
+        : await scanObject(servedKeyOf(current))
+      if (verdict === undefined) return
+      const updated = await record(current.id, verdict)
+      // The verdict stands before the object goes, so no download is signed for it meanwhile (410 from now on).
+      if (updated?.scan?.status === 'infected') await Promise.all(objectsOf(updated).map(async (key) => { await objects.delete(key) }))
+    },
+  }
+
+  async function scanObject (key: string): Promise<ClamdVerdict | undefined> {
+    const object = await objects.getStream(key)
+    // Gone: the file was deleted while this waited.
+    if (object === undefined) return undefined
+    try {
+      return await scanStream(clamd, object.body, { timeoutMs, maxBytes })
+    } finally {
+      const body = object.body as { destroy?: () => void }
+      body.destroy?.()
+    }
+  }
+}
