@@ -19,6 +19,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/files/upload-url', {
     config: { rateLimit: PER_OWNER_RATE_LIMIT },
     schema: {
+      operationId: 'createUploadUrl',
       summary: 'Get a presigned POST for one upload',
       description: 'Returns a URL and form fields. POST a multipart form to the URL with every field first and the file last (field name `file`); S3 enforces the size, type, key and owner. Then confirm the key.',
       tags: ['files'],
@@ -34,6 +35,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/files/confirm/*', {
     config: { rateLimit: PER_OWNER_RATE_LIMIT },
     schema: {
+      operationId: 'confirmUpload',
       summary: 'Confirm an upload and record it',
       description: 'Checks that the object exists, belongs to the caller and meets the limits, then records it. 201 the first time, 200 with the same record after. A violating upload is deleted and answered 422.',
       tags: ['files'],
@@ -49,6 +51,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/files/download/:id', {
     config: { allowAnonymous: true, rateLimit: DOWNLOAD_RATE_LIMIT },
     schema: {
+      operationId: 'createDownloadUrl',
       summary: 'Get a short-lived download URL',
       description: 'A presigned GET whose Content-Disposition carries the original name. `redirect=true` answers 302 to it. The owner may download any of their files; a public file (`is_public`) needs no token, and any caller gets it. A private or missing file is 404 either way; a token that is sent must be valid (401 otherwise).',
       tags: ['files'],
@@ -68,6 +71,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/files', {
     config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
+      operationId: 'listFiles',
       summary: 'List my files, newest first',
       tags: ['files'],
       security,
@@ -81,6 +85,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/files/:id', {
     config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
     schema: {
+      operationId: 'getFile',
       summary: 'Get one file record',
       tags: ['files'],
       security,
@@ -93,6 +98,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/files/:id', {
     schema: {
+      operationId: 'setPublic',
       summary: 'Share or unshare a file',
       description: 'Sets `is_public`. A public file\'s download URL (GET /files/download/{id}) is available to anyone with its id, without a token; its record, listing, sharing and deletion stay the owner\'s. Another user\'s file answers 404.',
       tags: ['files'],
@@ -107,6 +113,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/files/:id', {
     schema: {
+      operationId: 'deleteFile',
       summary: 'Delete a file',
       description: 'Takes the file off the list and replaces its record with a tombstone (so no confirm in flight can record it again; cleanup removes it later), then deletes the object: no failure leaves a record pointing at a deleted object. Repeating a DELETE that failed half-way finishes it (204); one for a file already deleted is 404.',
       tags: ['files'],

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { PACKAGE_VERSION } from '../package-info.js'
+import { ErrorRef } from '../schemas/error-response.js'
 
 export interface RootOptions {
   readonly demoPage: boolean
@@ -35,7 +36,8 @@ const root: FastifyPluginAsyncTypebox<RootOptions> = async (app, { demoPage }) =
       description: 'Links to Swagger UI (/docs), the OpenAPI document, the example upload page (/demo, when on) and the health checks. No token needed.',
       tags: ['health'],
       security: [],
-      response: { 200: RootSchema },
+      querystring: Type.Object({}, { additionalProperties: false }),
+      response: { 200: RootSchema, 400: ErrorRef },
     },
   }, async () => body)
 }

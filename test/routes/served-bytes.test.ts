@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import t from 'tap'
 import { bearer, buildTestApp, listKeys, postToS3, readObject } from '../helper.js'
 import { tinyPng } from '../support/fixtures.js'
-import { eicar } from '../support/clamd.js'
+import { eicar, startTestClamd } from '../support/clamd.js'
 import { complete, createMultipart, partBytes, putPart, signParts } from '../support/multipart.js'
 
 interface Grant { readonly url: string, readonly key: string, readonly fields: Record<string, string>, readonly file_id: string }
@@ -70,4 +70,29 @@ t.test('a completed multipart upload is served from its own key: its part URLs c
   t.equal(sha256(await readObject(s3, bucket, created.key)), sha256(content), 'the object is unchanged')
   const download = (await app.inject({ method: 'GET', url: `/files/download/${created.file_id}`, headers: bearer('alice') })).json<{ download_url: string }>()
   t.equal(sha256(Buffer.from(await (await fetch(download.download_url)).arrayBuffer())), sha256(content), 'and downloads as confirmed')
+})
+
+t.test('with scanning on: a clean PNG scanned clean, then EICAR and another PNG posted with its grant change nothing served', async (t) => {
+  const clamd = await startTestClamd(t)
+  const { app } = await buildTestApp(t, {
+    SCANNER: 'clamav', CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port), EVENTS_POLL_INTERVAL: '200ms', RATE_LIMIT_ENABLED: 'false',
+  })
+  const png = Buffer.concat([tinyPng(), Buffer.from('scanned and clean')])
+  const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename: 'photo.png' } })).json<Grant>()
+  t.equal((await postToS3(grant, png)).status, 204)
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('alice') })).statusCode, 201)
+  const scanOf = async () => (await app.inject({ method: 'GET', url: `/files/${grant.file_id}`, headers: bearer('alice') })).json<{ scan?: { status: string } }>().scan
+  const deadline = Date.now() + 30_000
+  while ((await scanOf())?.status === 'pending' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(await scanOf(), { status: 'clean', scanned_at: (await scanOf() as { scanned_at?: string } | undefined)?.scanned_at }, 'scanned clean')
+
+  for (const bytes of [Buffer.concat([tinyPng().subarray(0, 16), Buffer.from(eicar())]), Buffer.concat([tinyPng(), Buffer.from('a different picture')])]) {
+    t.equal((await postToS3(grant, bytes)).status, 204, 'S3 takes other bytes under the same grant')
+    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('alice') })).statusCode, 200)
+    const answer = await app.inject({ method: 'GET', url: `/files/download/${grant.file_id}`, headers: bearer('alice') })
+    t.equal(answer.statusCode, 200, 'still served: the scan described the served copy')
+    const got = Buffer.from(await (await fetch(answer.json<{ download_url: string }>().download_url)).arrayBuffer())
+    t.equal(sha256(got), sha256(png), 'the confirmed, scanned bytes, never the new ones')
+    t.equal((await scanOf())?.status, 'clean')
+  }
 })
