@@ -13,6 +13,7 @@ import { closeConnections, uploadThroughFilegate, uploadWithSdk, type MultipartR
 import { mb, median, ms, pairedRatios, ratio, renderTable, spread, type Row } from './report.js'
 import { BUILD_DIR, buildForBench, cpuSeconds, FILEGATE_ENTRY, freePort, pinProcess, productionNodeOptions, ROOT, rssBytes, startServer, type Server } from './servers.js'
 import type { SigningRates } from './signing.js'
+import { startBenchRedis, type BenchRedis } from './redis.js'
 import { startBenchS3, type BenchS3 } from './test-s3.js'
 
 const { values: flags } = parseArgs({
@@ -23,6 +24,7 @@ const { values: flags } = parseArgs({
     tsx: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
+    redis: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
@@ -93,6 +95,7 @@ const ROUTE = {
 
 const servers: Server[] = []
 let s3: BenchS3 | undefined
+let redis: BenchRedis | undefined
 let admin: S3Client | undefined
 let bucket = ''
 let stopping = false
@@ -104,6 +107,7 @@ async function cleanUp (): Promise<void> {
   if (admin !== undefined && s3 !== undefined && s3.source.startsWith('TEST_S3_ENDPOINT') && bucket !== '') await emptyAndDelete(admin, bucket).catch(() => undefined)
   admin?.destroy()
   s3?.stop()
+  redis?.stop()
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { void cleanUp().then(() => process.exit(130)) })
 
@@ -178,6 +182,10 @@ async function run (): Promise<void> {
   // --metrics: a second filegate, the same but with METRICS_PORT, driven on the same routes in the same rounds.
   const withMetrics = flags.metrics ? await startFilegate(s3, [], undefined, { METRICS_PORT: String(await freePort()) }) : undefined
   if (withMetrics !== undefined) servers.push(withMetrics)
+  // --redis: a filegate with REDIS_URL (rate limits counted in a local redis-server), driven in the same rounds.
+  if (flags.redis) redis = await startBenchRedis(await freePort(), serverCore)
+  const withRedis = redis !== undefined ? await startFilegate(s3, [], undefined, { REDIS_URL: redis.url }) : undefined
+  if (withRedis !== undefined) servers.push(withRedis)
   progress(`filegate ready in ${readyMs.map((v) => Math.round(v)).join(', ')} ms`)
 
   if (flags['multipart-only']) {
@@ -254,9 +262,12 @@ async function run (): Promise<void> {
       [`${ROUTE.grant} ${METRICS_ON}`]: { server: withMetrics, shapes: [grantShape] },
       [`${ROUTE.record} ${METRICS_ON}`]: { server: withMetrics, shapes: [recordShape] },
     }),
+    ...(withRedis !== undefined && {
+      [`${ROUTE.grant} ${REDIS_ON}`]: { server: withRedis, shapes: [grantShape] },
+    }),
   }
   // --quick: the reference routes without S3 and upload-url only, which need no files in S3.
-  const names = Object.keys(routes).filter((name) => !flags.quick || name === 'reference GET /hello' || name === 'reference POST (upload-url\'s HTTP work)' || name === ROUTE.grant || name === `${ROUTE.grant} ${METRICS_ON}`)
+  const names = Object.keys(routes).filter((name) => !flags.quick || name === 'reference GET /hello' || name === 'reference POST (upload-url\'s HTTP work)' || name === ROUTE.grant || name === `${ROUTE.grant} ${METRICS_ON}` || name === `${ROUTE.grant} ${REDIS_ON}`)
   const results = new Map(names.map((n) => [n, measured()]))
   for (let round = 0; round < ROUNDS; round++) {
     // A/B alternation: the reference first in even rounds, filegate first in odd ones.
@@ -304,6 +315,7 @@ async function run (): Promise<void> {
   } else {
     process.stdout.write(`${report.text}\n`)
     if (withMetrics !== undefined) process.stdout.write(`\n${renderMetricsCost(names, results)}\n`)
+    if (withRedis !== undefined) process.stdout.write(`\n${renderMetricsCost(names, results, REDIS_ON, 'REDIS_URL set vs unset')}\n`)
     if (multipart !== undefined) process.stdout.write(`\n${renderMultipart(multipart)}\n`)
     if (profile !== undefined) printProfile(profile)
   }
@@ -311,22 +323,24 @@ async function run (): Promise<void> {
 
 /** The label of the routes driven on the filegate with METRICS_PORT set (--metrics). */
 const METRICS_ON = '(metrics on)'
+/** The label of the routes driven on the filegate with REDIS_URL set (--redis). */
+const REDIS_ON = '(REDIS_URL)'
 
 /**
  * What metrics cost per request: the server CPU per request with METRICS_PORT set minus without, paired by round (both
  * ran in the same round, one after the other), median and range over the rounds.
  */
-function renderMetricsCost (names: string[], results: Map<string, Measured>): string {
+function renderMetricsCost (names: string[], results: Map<string, Measured>, label = METRICS_ON, title = 'metrics on vs off'): string {
   const rows: Row[] = []
-  for (const name of names.filter((n) => n.endsWith(METRICS_ON))) {
-    const off = results.get(name.slice(0, -METRICS_ON.length - 1))?.cpuUs ?? []
+  for (const name of names.filter((n) => n.endsWith(label))) {
+    const off = results.get(name.slice(0, -label.length - 1))?.cpuUs ?? []
     const on = results.get(name)?.cpuUs ?? []
     const diffs = on.map((value, i) => value - (off[i] ?? Number.NaN)).filter(Number.isFinite)
     if (diffs.length === 0) continue
     const us = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} µs`
-    rows.push([name.slice(0, -METRICS_ON.length - 1), `${median(off).toFixed(1)} µs`, `${median(on).toFixed(1)} µs`, `${us(median(diffs))} (${us(Math.min(...diffs))} to ${us(Math.max(...diffs))})`])
+    rows.push([name.slice(0, -label.length - 1), `${median(off).toFixed(1)} µs`, `${median(on).toFixed(1)} µs`, `${us(median(diffs))} (${us(Math.min(...diffs))} to ${us(Math.max(...diffs))})`])
   }
-  return renderTable(['metrics on vs off (server CPU per request)', 'off (median)', 'on (median)', 'cost per request, paired by round: median (min to max)'], rows)
+  return renderTable([`${title} (server CPU per request)`, 'off (median)', 'on (median)', 'cost per request, paired by round: median (min to max)'], rows)
 }
 
 interface MultipartFigure { readonly bytes: number, readonly partSize: number, readonly parallel: number, readonly filegate: MultipartRun[], readonly sdk: MultipartRun[] }

@@ -11,6 +11,7 @@ import cors from './plugins/cors.js'
 import docs from './plugins/docs.js'
 import errorHandler from './plugins/error-handler.js'
 import events from './plugins/events.js'
+import loadShedding from './plugins/load-shedding.js'
 import scanning from './plugins/scanning.js'
 import metrics from './plugins/metrics.js'
 import multipart from './plugins/multipart.js'
@@ -118,6 +119,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addSchema(FileRecordSchema)
   await app.register(errorHandler)
   await app.register(metrics, { metrics: config.metrics })
+  await app.register(loadShedding, { limits: config.loadShedding })
   await app.register(cors, { origins: config.corsOrigins })
   await app.register(securityHeaders, { s3: config.s3 })
   await app.register(docs)

@@ -64,6 +64,9 @@ export const EnvSchema = Type.Object({
   JWT_OWNER_CLAIM: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'sub', description: 'the claim that names the owner of a file' }),
 
   CORS_ORIGINS: Type.String({ pattern: '^\\s*(\\*|https?://[^\\s,/]+(\\s*,\\s*https?://[^\\s,/]+)*)?\\s*$', default: '', description: 'a comma list of origins (https://app.example.com) allowed to call the API from a browser, or *; empty allows none' }),
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY: duration('shed load (503 OVERLOADED) while the mean event-loop delay over the last second exceeds this; 0 turns the check off', '1s'),
+  LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'shed load while the event loop was busy more than this share of the last second, 0 to 1; 0 turns the check off' }),
+  LOAD_SHED_RETRY_AFTER: duration('the Retry-After of a shed request, 1 s to 1 h', '10s'),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
@@ -187,6 +190,8 @@ export interface Config {
   }
   /** The /metrics listener, on its own port so that it is not public; port undefined means no metrics at all. */
   readonly metrics: { readonly port: number | undefined, readonly host: string }
+  /** Load shedding: past either threshold (0 is off), requests but /health are answered 503 OVERLOADED with Retry-After. */
+  readonly loadShedding: { readonly maxEventLoopDelayMs: number, readonly maxEventLoopUtilization: number, readonly retryAfterSeconds: number }
   /** Virus scanning: off, or every confirmed file streamed to clamd before it is served. */
   readonly scanning: {
     readonly enabled: boolean
@@ -371,6 +376,9 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   if (leaseMs <= 2 * env.WEBHOOK_TIMEOUT_MS) problems.push('EVENTS_LEASE must be more than twice WEBHOOK_TIMEOUT_MS, or a slow delivery would outlive its claim')
   if (graceMs < 2 * env.S3_TIMEOUT_MS) problems.push('EVENTS_GRACE must be at least twice S3_TIMEOUT_MS, or a poll could send the event of a change that lost a race before its writer removes it')
   if (dedupeWindow < 3600) problems.push('EVENTS_DEDUPE_WINDOW must be at least 1 h')
+  const shedDelayMs = parseDurationMs(env.LOAD_SHED_MAX_EVENT_LOOP_DELAY)
+  const shedRetryAfter = parseDurationSeconds(env.LOAD_SHED_RETRY_AFTER)
+  if (shedRetryAfter < 1 || shedRetryAfter > 3600) problems.push('LOAD_SHED_RETRY_AFTER must be between 1 s and 1 h')
   if (scanRetryDelaysMs.length > 50) problems.push('SCAN_RETRY_SCHEDULE must have at most 50 delays')
   if (problems.length > 0) throw new ConfigError(problems)
 
@@ -431,6 +439,7 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
       dedupeWindowSeconds: dedupeWindow,
     },
     metrics: { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
+    loadShedding: { maxEventLoopDelayMs: shedDelayMs, maxEventLoopUtilization: env.LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION, retryAfterSeconds: shedRetryAfter },
     scanning: {
       enabled: env.SCANNER === 'clamav',
       clamd: { host: env.CLAMD_HOST, port: env.CLAMD_PORT },

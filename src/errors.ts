@@ -19,6 +19,7 @@ export const PayloadTooLargeError = createError<'PAYLOAD_TOO_LARGE', 413, [numbe
 export const UnsupportedMediaTypeError = createError<'UNSUPPORTED_MEDIA_TYPE', 415, []>('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json', 415)
 export const UploadRejectedError = createError<'UPLOAD_REJECTED', 422, [string]>('UPLOAD_REJECTED', 'The upload was rejected and deleted: %s', 422)
 export const RateLimitedError = createError<'RATE_LIMITED', 429, [string]>('RATE_LIMITED', 'Too many requests; retry in %s', 429)
+export const OverloadedError = createError<'OVERLOADED', 503, []>('OVERLOADED', 'filegate is overloaded right now; retry after the delay in Retry-After', 503)
 export const StorageUnavailableError = createError<'STORAGE_UNAVAILABLE', 503, []>('STORAGE_UNAVAILABLE', 'The storage service is unavailable, try again later', 503)
 export const StorageTimeoutError = createError<'STORAGE_TIMEOUT', 504, []>('STORAGE_TIMEOUT', 'The storage service did not answer in time, try again later', 504)
 export const ScanPendingError = createError<'SCAN_PENDING', 409, [string]>('SCAN_PENDING', '%s', 409)

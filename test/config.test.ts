@@ -70,6 +70,7 @@ const DEFAULTS: Config = {
     dedupeWindowSeconds: 7 * 86400,
   },
   metrics: { port: undefined, host: '127.0.0.1' },
+  loadShedding: { maxEventLoopDelayMs: 1000, maxEventLoopUtilization: 0, retryAfterSeconds: 10 },
   scanning: {
     enabled: false,
     clamd: { host: '127.0.0.1', port: 3310 },
@@ -343,5 +344,15 @@ t.test('METRICS_PORT turns metrics on, on HOST unless METRICS_HOST says otherwis
   t.same(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5' }).metrics, { port: 9464, host: '10.0.0.5' })
   assertRefused(t, { METRICS_PORT: '70000' }, ['METRICS_PORT'], 'a port out of range')
   assertRefused(t, { METRICS_PORT: 'on' }, ['METRICS_PORT'], 'not a number')
+  t.end()
+})
+
+t.test('LOAD_SHED_* parse, 0 turns a check off, and bad values are refused by name', (t) => {
+  t.same(loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY: '250ms', LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '0.95', LOAD_SHED_RETRY_AFTER: '30s' }).loadShedding,
+    { maxEventLoopDelayMs: 250, maxEventLoopUtilization: 0.95, retryAfterSeconds: 30 })
+  t.equal(loadConfig({ LOAD_SHED_MAX_EVENT_LOOP_DELAY: '0' }).loadShedding.maxEventLoopDelayMs, 0)
+  assertRefused(t, { LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION: '1.5' }, ['LOAD_SHED_MAX_EVENT_LOOP_UTILIZATION'], 'a share over 1')
+  assertRefused(t, { LOAD_SHED_MAX_EVENT_LOOP_DELAY: 'soon' }, ['LOAD_SHED_MAX_EVENT_LOOP_DELAY'], 'not a duration')
+  assertRefused(t, { LOAD_SHED_RETRY_AFTER: '2h' }, ['LOAD_SHED_RETRY_AFTER'], 'a Retry-After over 1 h')
   t.end()
 })

@@ -309,3 +309,22 @@ t.test('docker-compose accepts the compose file', async (t) => {
   }
   t.equal(run.status, 0, `docker-compose config -q exits 0${run.status === 0 ? '' : `:\n${run.stderr}`}`)
 })
+
+t.test('the fleet profile: two instances sharing Redis behind HAProxy, validated by docker-compose', async (t) => {
+  const fleet = ['redis', 'filegate-a', 'filegate-b', 'proxy']
+  for (const name of fleet) t.same(service(name).profiles, ['fleet'], `${name} starts only with --profile fleet`)
+  t.equal(service('filegate').profiles, undefined, 'the default stack is unchanged')
+  for (const name of ['filegate-a', 'filegate-b']) {
+    const config = loadConfig(environmentOf(service(name), name))
+    t.equal(new URL(config.redis.url ?? '').hostname, 'redis', `${name} counts its rate limits in the redis service`)
+    t.equal(config.trustProxy, 1, `${name} believes the proxy's X-Forwarded-For (one hop)`)
+    t.equal(config.production, true)
+  }
+  const haproxy = read('deploy/haproxy.cfg')
+  t.ok(list(service('proxy').volumes, 'proxy.volumes').some((v) => text(v, 'volume').startsWith('./deploy/haproxy.cfg:')), 'the proxy runs deploy/haproxy.cfg')
+  t.match(haproxy, /balance roundrobin/)
+  t.match(haproxy, /option httpchk GET \/ready/, 'health checks on /ready')
+  for (const name of ['filegate-a', 'filegate-b']) t.match(haproxy, new RegExp(`server ${name} ${name}:3000 check`), `HAProxy sends to ${name}`)
+  const run = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'fleet', 'config', '-q'], { cwd: root, encoding: 'utf8' })
+  t.equal(run.status, 0, `docker-compose --profile fleet config -q exits 0${run.status === 0 ? '' : `:\n${run.stderr}`}`)
+})

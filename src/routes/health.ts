@@ -1,6 +1,7 @@
 // Liveness and readiness: /health says the process runs, /ready that the bucket answers.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { NEVER_SHED } from '../plugins/load-shedding.js'
 import { ScannerUnavailableError } from '../errors.js'
 import { ErrorRef } from '../schemas/error-response.js'
 
@@ -10,10 +11,11 @@ const NoQuery = Type.Object({}, { additionalProperties: false })
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     logLevel: 'warn',
+    config: NEVER_SHED,
     schema: {
       operationId: 'checkHealth',
       summary: 'Liveness',
-      description: 'Answers 200 while the process can serve requests; it does not call S3.',
+      description: 'Answers 200 while the process can serve requests, even when it is shedding load; it does not call S3.',
       tags: ['health'],
       security: [],
       querystring: NoQuery,
@@ -26,7 +28,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'checkReady',
       summary: 'Readiness',
-      description: 'Answers 200 when the bucket can be reached (and clamd answers, with SCANNER=clamav); 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) or SCANNER_UNAVAILABLE when not.',
+      description: 'Answers 200 when the bucket can be reached (and clamd answers, with SCANNER=clamav); 503 STORAGE_UNAVAILABLE (or 504 STORAGE_TIMEOUT) or SCANNER_UNAVAILABLE when not, and 503 OVERLOADED with Retry-After while the process sheds load.',
       tags: ['health'],
       security: [],
       querystring: NoQuery,

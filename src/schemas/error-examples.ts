@@ -1,7 +1,7 @@
 // Example error answers for the OpenAPI document: per operation and status, the codes it can answer, with real messages.
 import {
-  ContentTypeNotAllowedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
-  PayloadTooLargeError, RateLimitedError, StorageTimeoutError, StorageUnavailableError, UnauthorizedError,
+  ContentTypeNotAllowedError, FileInfectedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
+  PayloadTooLargeError, RateLimitedError, ScanPendingError, StorageTimeoutError, StorageUnavailableError, UnauthorizedError,
   UnsupportedMediaTypeError, UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError,
   UploadRejectedError, ValidationError,
 } from '../errors.js'
@@ -27,6 +27,7 @@ const BY_STATUS: Readonly<Record<number, readonly NamedError[]>> = {
   403: [new FileLimitReachedError(1000)],
   404: [fileNotFound],
   409: [new UploadBusyError()],
+  410: [new FileInfectedError('Eicar-Test-Signature')],
   413: [new PayloadTooLargeError(16384)],
   415: [new UnsupportedMediaTypeError()],
   422: [new UploadRejectedError('its bytes are text/html, not the declared image/png')],
@@ -37,6 +38,7 @@ const BY_STATUS: Readonly<Record<number, readonly NamedError[]>> = {
 
 /** Operations whose answers for a status differ from the above. */
 const BY_OPERATION: Readonly<Record<string, Readonly<Record<number, readonly NamedError[]>>>> = {
+  createDownloadUrl: { 409: [new ScanPendingError('The file has not been scanned yet; try again shortly')] },
   createUploadUrl: { 400: [validation, new ContentTypeNotAllowedError('text/html'), new FileTooLargeError(52428800, 10485760)] },
   createMultipartUpload: { 400: [validation, new ContentTypeNotAllowedError('text/html'), new FileTooLargeError(52428800, 10485760)], 404: [uploadNotFound] },
   confirmUpload: { 400: [new InvalidKeyError('uploads/../secret.txt'), validation], 404: [uploadNotFound] },
