@@ -26,6 +26,7 @@ const { values: flags } = parseArgs({
     metrics: { type: 'boolean', default: false },
     redis: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
+    scan: { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
@@ -156,6 +157,13 @@ interface Measured { readonly runs: LoadResult[], readonly rss: number[], readon
 const measured = (): Measured => ({ runs: [], rss: [], cpuUs: [] })
 
 async function run (): Promise<void> {
+  // --scan: scanning and thumbnail figures alone (bench/scan.ts), in this process.
+  if (flags.scan) {
+    s3 = startBenchS3()
+    const { runScanBench } = await import('./scan.js')
+    process.stdout.write(`${await runScanBench(s3)}\n`)
+    return
+  }
   if (!flags.tsx) {
     progress('bundling filegate (as npm run build does) and compiling the reference server')
     const build = await buildForBench()
