@@ -7,6 +7,7 @@ import Type from 'typebox'
 import { Value } from 'typebox/value'
 import { PACKAGE_VERSION } from '../package-info.js'
 import { errorExamples } from '../schemas/error-examples.js'
+import { WEBHOOKS } from '../schemas/webhook-events.js'
 
 const DESCRIPTION = `Presigned S3 uploads for frontends. An upload takes three steps:
 
@@ -53,7 +54,9 @@ export default fp(async function docs (app: FastifyInstance) {
         { name: 'multipart', description: 'Large and resumable uploads in parts straight to S3 (up to 5 TiB), checked and recorded as a POST upload is' },
         { name: 'multipart (S3 protocol)', description: 'The multipart calls an S3 client such as Uppy\'s @uppy/aws-s3 makes itself, answered in S3\'s XML (see docs/multipart.md)' },
         { name: 'health', description: 'Liveness and readiness, no token needed' },
+        { name: 'events', description: 'What filegate sends to WEBHOOK_URLS for every change to a file (see docs/events.md)' },
       ],
+      webhooks: WEBHOOKS,
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT whose owner claim (sub by default) owns the files. `npm run token -- <subject>` prints one in development.' } },
       },

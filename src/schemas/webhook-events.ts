@@ -12,6 +12,9 @@ function webhookFor (type: string, description: string): OpenAPIV3_1.PathItemObj
   return {
     post: {
       summary: `${type}`,
+      operationId: `webhook_${type.replace(/[^a-z]+/g, '_')}`,
+      // filegate sends no bearer token: the receiver authenticates the request by its webhook-signature.
+      security: [],
       description: `${description} Sent as a Standard Webhooks request; verify it with any Standard Webhooks library and the configured secret. A 2xx answer is success; anything else (redirects are not followed) is retried on WEBHOOK_RETRY_SCHEDULE, honouring Retry-After on 429 and 503.`,
       tags: ['events'],
       parameters: HEADERS,
