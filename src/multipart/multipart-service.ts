@@ -219,10 +219,17 @@ export function createMultipartService ({ config, clients, objects, records, ses
     },
 
     async abort (owner, id) {
-      const session = await ownedSession(owner, id, true)
-      const outcome = await objects.abortMultipartUpload(session.key, session.upload_id)
-      // Completed meanwhile: its complete removes the session once the file is recorded.
-      if (outcome === 'gone' && await objects.head(session.key) !== undefined) throw new UploadCompletedError()
+      const session = await sessions.get(id)
+      if (session === undefined || session.owner !== owner) {
+        // Completed before (its complete removed the session once the file was recorded): the file stands.
+        const record = await records.get(id)
+        if (record !== undefined && record.uploaded_by === owner) throw new UploadCompletedError()
+        throw new UploadNotFoundError()
+      }
+      await objects.abortMultipartUpload(session.key, session.upload_id)
+      // Completed meanwhile: its complete removes the session once the file is recorded. RGW may accept an abort that
+      // races a complete and complete the object all the same, so the object is looked for whatever the abort answered.
+      if (await objects.head(session.key) !== undefined) throw new UploadCompletedError()
       await sessions.remove(session)
     },
   }
