@@ -58,13 +58,13 @@ t.test('Swagger UI at /docs renders under the policy in Chromium, with no violat
   const operations = await page.locator('.opblock').count()
   t.ok(operations >= 8, `Swagger UI lists ${operations} operations`)
   // Execute on /health (try-it-out is on by default): a fetch to this origin, which connect-src must allow.
-  await page.locator('#operations-health-get_health .opblock-summary').click()
+  await page.locator('#operations-health-checkHealth .opblock-summary').click()
   const [health] = await Promise.all([
     page.waitForResponse((r) => r.url() === `${origin}/health`),
-    page.locator('#operations-health-get_health .execute').click(),
+    page.locator('#operations-health-checkHealth .execute').click(),
   ])
   t.equal(health.status(), 200, 'Execute reaches the API')
-  const status = page.locator('#operations-health-get_health .live-responses-table tbody .response-col_status').first()
+  const status = page.locator('#operations-health-checkHealth .live-responses-table tbody .response-col_status').first()
   await status.waitFor({ timeout: 20_000 })
   t.match(await status.innerText(), /200/, 'and Swagger UI shows the answer')
   t.same(violations, [], 'no CSP violation, no page error')
