@@ -69,6 +69,8 @@ export const EnvSchema = Type.Object({
   LOAD_SHED_RETRY_AFTER: duration('the Retry-After of a shed request, 1 s to 1 h', '10s'),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
+  DOCS_PERSIST_AUTHORIZATION: flag('true lets Swagger UI at /docs keep the token pasted into Authorize in the browser\'s localStorage across reloads (any script on the origin can read it there); false keeps it in the page only', false),
+  READY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000, description: 'how long /ready reuses its last S3 (and clamd) check, in milliseconds (0 to 60000); concurrent probes always share one check, so no caller makes filegate call S3 at its own rate' }),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
 
   WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
@@ -176,6 +178,10 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  /** Swagger UI keeps the pasted token in localStorage (persistAuthorization); off by default. */
+  readonly docs: { readonly persistAuthorization: boolean }
+  /** /ready's S3 and clamd checks are reused this long after they answer (and always shared while one runs). */
+  readonly readyCacheMs: number
   readonly events: {
     readonly webhookUrls: readonly string[]
     /** The whsec_ secrets, each as given. */
@@ -428,6 +434,8 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    docs: { persistAuthorization: env.DOCS_PERSIST_AUTHORIZATION },
+    readyCacheMs: env.READY_CACHE_MS,
     events: {
       webhookUrls,
       webhookSecrets,
