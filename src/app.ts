@@ -138,6 +138,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(files)
   await app.register(multipartRoutes)
   await app.register(multipartS3Routes)
-  if (config.demoPage) await app.register(demo, { uploads: config.uploads, developmentToken: options.developmentToken })
+  if (config.demoPage) await app.register(demo, {
+    uploads: config.uploads,
+    ownerClaim: config.jwt.ownerClaim,
+    scanning: config.scanning.enabled,
+    variants: config.variants,
+    developmentToken: options.developmentToken,
+  })
   return app
 }

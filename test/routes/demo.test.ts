@@ -27,7 +27,9 @@ t.test('DEMO_PAGE is on by default, off by default in production, and either way
 
 t.test('the page and its files are served with their types, under a CSP that lets the page reach S3', async (t) => {
   const app = await appWith(t)
-  const types = { '/demo': 'text/html', '/demo/': 'text/html', '/demo/demo.js': 'text/javascript', '/demo/demo.css': 'text/css' }
+  const types = {
+    '/demo': 'text/html', '/demo/': 'text/html', '/demo/demo.js': 'text/javascript', '/demo/page.js': 'text/javascript', '/demo/my-files.js': 'text/javascript', '/demo/demo.css': 'text/css',
+  }
   for (const [url, type] of Object.entries(types)) {
     const response = await app.inject({ method: 'GET', url })
     t.equal(response.statusCode, 200, `GET ${url}`)
@@ -51,7 +53,13 @@ t.test('settings.json gives the limits, and a development token only when the se
   const response = await app.inject({ method: 'GET', url: '/demo/settings.json' })
   t.equal(response.statusCode, 200)
   t.equal(response.headers['cache-control'], 'no-store', 'it is never cached')
-  t.same(response.json(), { token: null, max_file_size: 3 * 1024 * 1024, allowed_content_types: ['image/*', 'application/pdf'] })
+  t.same(response.json(), {
+    token: null, max_file_size: 3 * 1024 * 1024, allowed_content_types: ['image/*', 'application/pdf'], owner_claim: 'sub', scanning: false, variants: [], variant_types: [],
+  })
+  const features = await appWith(t, { SCANNER: 'clamav', VARIANTS: 'thumb:128,preview:800', JWT_OWNER_CLAIM: 'email' })
+  t.match((await features.inject({ method: 'GET', url: '/demo/settings.json' })).json(), {
+    owner_claim: 'email', scanning: true, variants: ['thumb', 'preview'], variant_types: ['image/jpeg', 'image/png'],
+  }, 'the owner claim, scanning and the variants, for the page to name the owner and show scan status and thumbnails')
 
   let signed = 0
   const withToken = await appWith(t, {}, { developmentToken: () => `development-token-${++signed}` })
