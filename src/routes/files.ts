@@ -69,7 +69,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/files/download-urls', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'createDownloadUrls',
       summary: 'Get download URLs for many of my files at once',

@@ -32,6 +32,8 @@ t.test('an owner over the read budget inside the window gets 429 with Retry-Afte
   for (const url of [`/files/${grant.file_id}`, `/files/download/${grant.file_id}`]) {
     t.equal((await get(test, url, 'alice')).statusCode, 429, `${url}: 429, the listings spent the same budget`)
   }
+  const batch = await test.app.inject({ method: 'POST', url: '/files/download-urls', headers: bearer('alice'), payload: { ids: [grant.file_id] } })
+  t.equal(batch.statusCode, 429, 'POST /files/download-urls: 429, the same budget')
 
   // Spread over the three routes, bob's reads are counted together too.
   const mixed: number[] = []
