@@ -28,6 +28,7 @@ import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import root from './routes/root.js'
 import { FileRecordSchema } from './schemas/file-record.js'
+import { ListedFileSchema } from './schemas/files-api.js'
 import { createOwnerCheck } from './uploads/owner-limits.js'
 
 /** pino's level numbers, to tell whether a request logger writes info lines. */
@@ -117,6 +118,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
 
   app.addSchema(FileRecordSchema)
+  app.addSchema(ListedFileSchema)
   await app.register(errorHandler)
   await app.register(metrics, { metrics: config.metrics })
   await app.register(loadShedding, { limits: config.loadShedding })
