@@ -28,6 +28,7 @@ import multipartS3Routes from './routes/multipart-s3.js'
 import health from './routes/health.js'
 import root from './routes/root.js'
 import { FileRecordSchema } from './schemas/file-record.js'
+import { ListedFileSchema } from './schemas/files-api.js'
 import { createOwnerCheck } from './uploads/owner-limits.js'
 
 /** pino's level numbers, to tell whether a request logger writes info lines. */
@@ -117,12 +118,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
 
   app.addSchema(FileRecordSchema)
+  app.addSchema(ListedFileSchema)
   await app.register(errorHandler)
   await app.register(metrics, { metrics: config.metrics })
   await app.register(loadShedding, { limits: config.loadShedding })
   await app.register(cors, { origins: config.corsOrigins })
   await app.register(securityHeaders, { s3: config.s3 })
-  await app.register(docs)
+  await app.register(docs, { docs: config.docs })
   await app.register(storage, { s3: config.s3 })
   await app.register(events, { config })
   await app.register(scanning, { config })
@@ -134,10 +136,16 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(redis, { redis: config.redis })
   await app.register(rateLimit, { limits: config.rateLimit })
   await app.register(root, { demoPage: config.demoPage })
-  await app.register(health)
+  await app.register(health, { readyCacheMs: config.readyCacheMs })
   await app.register(files)
   await app.register(multipartRoutes)
   await app.register(multipartS3Routes)
-  if (config.demoPage) await app.register(demo, { uploads: config.uploads, developmentToken: options.developmentToken })
+  if (config.demoPage) await app.register(demo, {
+    uploads: config.uploads,
+    ownerClaim: config.jwt.ownerClaim,
+    scanning: config.scanning.enabled,
+    variants: config.variants,
+    developmentToken: options.developmentToken,
+  })
   return app
 }

@@ -42,7 +42,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
-  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads (listings, records, download URLs, multipart status) one owner may make to each read route per READ_RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads one owner may make per READ_RATE_LIMIT_WINDOW to listings, records and download URLs together, and to each multipart read route apart (1 to 1000000)' }),
   READ_RATE_LIMIT_WINDOW: duration('the window READ_RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
   RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
@@ -69,6 +69,8 @@ export const EnvSchema = Type.Object({
   LOAD_SHED_RETRY_AFTER: duration('the Retry-After of a shed request, 1 s to 1 h', '10s'),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'the port of the /metrics listener (Prometheus text), 0 to 65535; unset means no metrics' })),
   METRICS_HOST: Type.Optional(Type.String({ minLength: 1, description: 'the address the /metrics listener binds; unset means HOST' })),
+  DOCS_PERSIST_AUTHORIZATION: flag('true lets Swagger UI at /docs keep the token pasted into Authorize in the browser\'s localStorage across reloads (any script on the origin can read it there); false keeps it in the page only', false),
+  READY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000, description: 'how long /ready reuses its last S3 (and clamd) check, in milliseconds (0 to 60000); concurrent probes always share one check, so no caller makes filegate call S3 at its own rate' }),
   DEMO_PAGE: Type.Optional(Type.Boolean({ description: 'true or false: whether to serve the example upload page at /demo; unset means on unless NODE_ENV is production' })),
 
   WEBHOOK_URLS: Type.String({ pattern: '^\\s*(https?://[^\\s,]+(\\s*[,\\s]\\s*https?://[^\\s,]+)*)?\\s*$', default: '', description: 'http(s) URLs, separated by commas or spaces, that receive every event as a Standard Webhooks request; empty sends none' }),
@@ -76,7 +78,7 @@ export const EnvSchema = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: 'how long a webhook receiver may take to answer, in milliseconds (100 to 120000)' }),
   WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '5s,5m,30m,2h,5h,10h,10h', description: 'the delays before each retry of a failed event, a comma list of durations (the Standard Webhooks schedule by default); the attempt after the last delay is the last' }),
   EVENTS_POLL_INTERVAL: duration('how often each dispatcher looks in the outbox for events due (retries, and those whose writer died), 100 ms to 1 h', '5s'),
-  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
+  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds unrenewed before another may take it over (the holder renews it every third of it while the job runs); more than twice WEBHOOK_TIMEOUT_MS', '60s'),
   EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
   EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
 
@@ -85,7 +87,7 @@ export const EnvSchema = Type.Object({
   CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310, description: 'the TCP port clamd listens on (TCPSocket), 1 to 65535' }),
   CLAMD_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000, description: 'the longest silence from clamd during a scan before it is tried again later, in milliseconds' }),
   CLAMD_STREAM_MAX_LENGTH: Type.String({ pattern: '^[0-9]+(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$', default: '25MiB', description: 'clamd\'s StreamMaxLength (its default 25M is 25MiB), in bytes or with a unit as MAX_FILE_SIZE: a larger file is marked error (not scanned, never served) without being sent' }),
-  SCAN_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '2s,5s,15s,30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h,24h', description: 'the delays before each new attempt at a scan while clamd or S3 cannot be reached (the file stays pending)' }),
+  SCAN_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '2s,5s,15s,30s,1m,2m,5m,10m,30m,1h,2h,4h,8h,12h,24h,24h,24h', description: 'the delays before each new attempt at a scan while clamd or S3 cannot be reached or clamd answers an error (the file stays pending); a scan with no verdict by its last attempt is marked error' }),
   VARIANTS: Type.String({ pattern: '^\\s*([a-z0-9-]{1,32}:[0-9]{1,4}(\\s*,\\s*[a-z0-9-]{1,32}:[0-9]{1,4})*)?\\s*$', default: '', description: 'WebP renditions of raster images as name:longest-side pairs, e.g. thumb:256,preview:1024; empty makes none' }),
   VARIANT_MAX_PIXELS: Type.Integer({ minimum: 1, maximum: 268402689, default: 40000000, description: 'images whose header declares more pixels get no variants (a decompression bomb is refused before decoding)' }),
 })
@@ -176,6 +178,10 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** Serve the example upload page (examples/browser) at /demo. */
   readonly demoPage: boolean
+  /** Swagger UI keeps the pasted token in localStorage (persistAuthorization); off by default. */
+  readonly docs: { readonly persistAuthorization: boolean }
+  /** /ready's S3 and clamd checks are reused this long after they answer (and always shared while one runs). */
+  readonly readyCacheMs: number
   readonly events: {
     readonly webhookUrls: readonly string[]
     /** The whsec_ secrets, each as given. */
@@ -428,6 +434,8 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
     },
     corsOrigins: env.CORS_ORIGINS.split(',').map((o) => o.trim().replace(/\/$/, '')).filter((o) => o !== ''),
     demoPage: env.DEMO_PAGE ?? !production,
+    docs: { persistAuthorization: env.DOCS_PERSIST_AUTHORIZATION },
+    readyCacheMs: env.READY_CACHE_MS,
     events: {
       webhookUrls,
       webhookSecrets,

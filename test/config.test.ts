@@ -59,6 +59,8 @@ const DEFAULTS: Config = {
   jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30, cacheSize: 10000 },
   corsOrigins: [],
   demoPage: true,
+  docs: { persistAuthorization: false },
+  readyCacheMs: 2000,
   events: {
     webhookUrls: [],
     webhookSecrets: [],

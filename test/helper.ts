@@ -112,6 +112,8 @@ export function testS3Env (store: TestS3): Record<string, string> {
 export interface TestAppOptions {
   readonly logger?: (config: Config) => FastifyBaseLogger | LoggerOptions
   readonly beforeReady?: (app: FastifyInstance) => void
+  /** A development token for the demo page to pre-fill, as server.ts passes one in development. */
+  readonly developmentToken?: () => string
 }
 
 /** The real app on a fresh bucket of the test S3; `env` overrides any setting. */
@@ -122,7 +124,10 @@ export async function buildTestApp (t: Test, env: Record<string, string> = {}, o
   const bucket = await createTestBucket(t, s3, env.S3_BUCKET)
   // No load shedding unless a test asks for it: the machine running the suite may be busy enough to trip it.
   const config = loadConfig({ ...testS3Env(store), LOG_LEVEL: 'silent', MAX_FILE_SIZE: '1MiB', LOAD_SHED_MAX_EVENT_LOOP_DELAY: '0', ...env, S3_BUCKET: bucket })
-  const app = await buildApp(config, options.logger === undefined ? {} : { logger: options.logger(config) })
+  const app = await buildApp(config, {
+    ...(options.logger !== undefined && { logger: options.logger(config) }),
+    ...(options.developmentToken !== undefined && { developmentToken: options.developmentToken }),
+  })
   options.beforeReady?.(app)
   t.teardown(() => app.close())
   await app.ready()

@@ -1,119 +1,14 @@
 // @ts-check
-// filegate's example upload page: uploads through the browser client (one POST, or resumable parts for large files), then lists, downloads and deletes, with failures in words.
+// filegate's example upload page: uploads through the browser client (one POST, or resumable parts for large files); the token's owner named as it is pasted; "My files" (my-files.js) lists, downloads and deletes.
 import { upload as uploadFile, UploadError } from './filegate-client.js'
-
-/** @typedef {{ id: string, key: string, filename: string, content_type: string, size: number, created_at: string }} FileRecord */
-/** @typedef {{ items: FileRecord[], next_cursor: string | null }} FilePage */
-/** @typedef {{ token: string | null, max_file_size: number | null, allowed_content_types: string[] }} Settings */
-
-/** A failure a person can act on; its message is shown as it is. */
-class Failure extends Error {}
-
-const api = (document.querySelector('meta[name="filegate-api"]')?.getAttribute('content') ?? '').replace(/\/$/, '')
-
-/**
- * @template {HTMLElement} T
- * @param {string} id
- * @param {new () => T} type
- * @returns {T}
- */
-function element (id, type) {
-  const found = document.getElementById(id)
-  if (!(found instanceof type)) throw new Error(`the page has no #${id}`)
-  return found
-}
+import { showFiles, forgetFiles } from './my-files.js'
+import { api, describeApiError, element, Failure, formatBytes, loadSettings, quoted, say, settings, token } from './page.js'
 
 const tokenField = element('token', HTMLTextAreaElement)
+const tokenHint = element('token-hint', HTMLParagraphElement)
 const fileInput = element('files', HTMLInputElement)
 const skipChecks = element('skip-checks', HTMLInputElement)
 const uploadList = element('uploads', HTMLUListElement)
-const fileList = element('file-list', HTMLTableSectionElement)
-const message = element('message', HTMLParagraphElement)
-const noFiles = element('no-files', HTMLParagraphElement)
-const moreButton = element('more', HTMLButtonElement)
-
-/** @type {Settings} */
-let settings = { token: null, max_file_size: null, allowed_content_types: [] }
-
-// ---------- words ----------
-
-/** @param {number} bytes */
-function formatBytes (bytes) {
-  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`
-  const units = ['KiB', 'MiB', 'GiB']
-  let value = bytes / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1 }
-  return `${Number(value.toFixed(value < 10 ? 1 : 0))} ${units[unit]}`
-}
-
-/** @param {string} iso */
-function formatDate (iso) {
-  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso))
-}
-
-/** @param {string} name */
-const quoted = (name) => `“${name}”`
-
-/** @param {string} text @param {boolean} [isError] */
-function say (text, isError = false) {
-  message.textContent = text
-  message.classList.toggle('error', isError)
-}
-
-// ---------- filegate's API ----------
-
-function token () {
-  return tokenField.value.trim().replace(/^Bearer\s+/i, '')
-}
-
-/**
- * Turns filegate's error shape into a sentence.
- * @param {unknown} body
- * @param {number} status
- * @param {File} [file]
- */
-function describeApiError (body, status, file) {
-  const error = typeof body === 'object' && body !== null ? /** @type {Record<string, unknown>} */ (body) : {}
-  const code = typeof error.code === 'string' ? error.code : ''
-  const text = typeof error.message === 'string' ? error.message : `filegate answered ${status}`
-  const name = file === undefined ? 'The file' : quoted(file.name)
-  switch (code) {
-    case 'UNAUTHORIZED': return `filegate refused the token: ${text}. Paste a valid token above.`
-    case 'CONTENT_TYPE_NOT_ALLOWED': return `${name} is not allowed: its type${file?.type ? ` (${file.type})` : ''} is not one this server accepts.`
-    case 'FILE_TOO_LARGE': return `${name} is too large${file ? ` (${formatBytes(file.size)})` : ''}: the largest file allowed is ${formatBytes(settings.max_file_size ?? 0)}.`
-    case 'UPLOAD_REJECTED': return `filegate rejected ${name} after the upload and deleted it: ${text}.`
-    case 'RATE_LIMITED': return 'Too many requests: wait a moment and try again.'
-    case 'STORAGE_UNAVAILABLE': case 'STORAGE_TIMEOUT': return 'filegate cannot reach its storage right now: try again in a moment.'
-    default: return text
-  }
-}
-
-/**
- * Calls filegate with the token; answers the parsed JSON body, or throws a Failure in words.
- * @param {string} path
- * @param {RequestInit} [init]
- * @param {File} [file] the file the call is about, for the wording of errors
- * @returns {Promise<unknown>}
- */
-async function callApi (path, init = {}, file) {
-  const current = token()
-  if (current === '') throw new Failure('Paste a token first (step 1).')
-  /** @type {Response} */
-  let response
-  try {
-    response = await fetch(`${api}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${current}`, ...(init.body !== undefined && { 'content-type': 'application/json' }) },
-    })
-  } catch {
-    throw new Failure('filegate could not be reached: check the network and that the server is running.')
-  }
-  if (response.status === 204) return undefined
-  const body = await response.json().catch(() => undefined)
-  if (!response.ok) throw new Failure(describeApiError(body, response.status, file))
-  return body
-}
 
 // ---------- S3 ----------
 
@@ -276,125 +171,68 @@ async function uploadChosenFiles () {
   await showFiles()
 }
 
-// ---------- my files ----------
-
-/** @param {FileRecord} record */
-function fileRow (record) {
-  const row = document.createElement('tr')
-  row.dataset.fileId = record.id
-  const cell = (/** @type {string} */ text, /** @type {string} */ className) => {
-    const td = document.createElement('td')
-    td.className = className
-    td.textContent = text
-    return td
-  }
-  const created = cell('', 'date')
-  const time = document.createElement('time')
-  time.dateTime = record.created_at
-  time.textContent = formatDate(record.created_at)
-  created.append(time)
-
-  const actions = cell('', 'actions')
-  const download = document.createElement('button')
-  download.type = 'button'
-  download.className = 'secondary'
-  download.textContent = 'Download'
-  download.addEventListener('click', () => { void downloadFile(record) })
-  const remove = document.createElement('button')
-  remove.type = 'button'
-  remove.className = 'danger'
-  remove.textContent = 'Delete'
-  remove.addEventListener('click', () => { void deleteFile(record, row, remove) })
-  actions.append(download, remove)
-
-  row.append(cell(record.filename, 'name'), cell(formatBytes(record.size), 'number'), cell(record.content_type, 'type'), created, actions)
-  return row
-}
-
-/** @type {string | null} */
-let nextCursor = null
-let listing = 0
-
-/** Lists my files, newest first; with `more`, the next page after the rows shown. */
-async function showFiles (more = false) {
-  if (token() === '') return
-  const generation = ++listing
-  try {
-    const query = new URLSearchParams({ limit: '20', ...(more && nextCursor !== null && { cursor: nextCursor }) })
-    const page = /** @type {FilePage} */ (await callApi(`/files?${query}`))
-    // A newer listing started meanwhile: its answer wins.
-    if (generation !== listing) return
-    if (!more) fileList.replaceChildren()
-    fileList.append(...page.items.map(fileRow))
-    nextCursor = page.next_cursor
-    moreButton.hidden = nextCursor === null
-    noFiles.hidden = fileList.childElementCount > 0
-    if (message.classList.contains('error')) say('')
-  } catch (error) {
-    if (generation === listing) say(error instanceof Failure ? error.message : String(error), true)
-  }
-}
-
-/** @param {FileRecord} record */
-async function downloadFile (record) {
-  try {
-    const grant = /** @type {{ download_url: string }} */ (await callApi(`/files/download/${encodeURIComponent(record.id)}`))
-    // The URL answers with Content-Disposition: attachment, so following it saves the file and leaves this page alone.
-    const link = document.createElement('a')
-    link.href = grant.download_url
-    link.rel = 'noopener'
-    document.body.append(link)
-    link.click()
-    link.remove()
-    say(`Downloading ${quoted(record.filename)}.`)
-  } catch (error) {
-    say(error instanceof Failure ? error.message : String(error), true)
-  }
-}
+// ---------- the token ----------
 
 /**
- * @param {FileRecord} record
- * @param {HTMLTableRowElement} row
- * @param {HTMLButtonElement} button
+ * The owner a token names: its payload is read here, unverified, only to say whose files the list will show; filegate
+ * checks the signature on every call. Undefined when the text is not a JWT or names no owner.
+ * @param {string} jwt
+ * @returns {{ owner: string, expires?: number } | undefined}
  */
-async function deleteFile (record, row, button) {
-  button.disabled = true
+function tokenOwner (jwt) {
+  const payload = jwt.split('.')[1]
+  if (jwt.split('.').length !== 3 || payload === undefined) return undefined
   try {
-    await callApi(`/files/${encodeURIComponent(record.id)}`, { method: 'DELETE' })
-    row.remove()
-    noFiles.hidden = fileList.childElementCount > 0
-    say(`Deleted ${quoted(record.filename)}.`)
-  } catch (error) {
-    button.disabled = false
-    say(error instanceof Failure ? error.message : String(error), true)
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+    const claims = /** @type {Record<string, unknown>} */ (JSON.parse(new TextDecoder().decode(bytes)))
+    const owner = claims[settings.owner_claim]
+    if (typeof owner !== 'string' || owner === '') return undefined
+    return { owner, ...(typeof claims.exp === 'number' && { expires: claims.exp * 1000 }) }
+  } catch {
+    return undefined
   }
+}
+
+/** Says whose files the token shows, or why it shows none. */
+function describeToken () {
+  const current = token()
+  if (current === '') return 'Paste a token to see and upload files.'
+  const named = tokenOwner(current)
+  if (named === undefined) return `This is not a token that names an owner: a JWT (three parts separated by dots) whose "${settings.owner_claim}" claim is expected.`
+  const expired = named.expires !== undefined && named.expires <= Date.now() ? ` It expired ${new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(named.expires)}.` : ''
+  const development = current === settings.token ? ' Pre-filled with the development token (development mode only).' : ''
+  return `Token for ${quoted(named.owner)}: “My files” lists their files.${development}${expired}`
+}
+
+/** @type {string | undefined} */
+let shownToken
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let tokenTimer
+
+/** Another token: the hint names its owner at once, the previous owner's files go, and the new owner's are listed. */
+function tokenChanged () {
+  const current = token()
+  if (current === shownToken) return
+  shownToken = current
+  tokenHint.textContent = describeToken()
+  forgetFiles()
+  say('')
+  // Typing changes the token on each key: list once it has settled.
+  clearTimeout(tokenTimer)
+  tokenTimer = setTimeout(() => { void showFiles() }, 250)
 }
 
 // ---------- start ----------
 
-/** The limits and, in development, a token; a page served elsewhere may not have them. */
-async function loadSettings () {
-  const response = await fetch(`${api}/demo/settings.json`).catch(() => undefined)
-  if (response?.ok !== true) return
-  const loaded = /** @type {Partial<Settings>} */ (await response.json())
-  settings = {
-    token: typeof loaded.token === 'string' ? loaded.token : null,
-    max_file_size: typeof loaded.max_file_size === 'number' ? loaded.max_file_size : null,
-    allowed_content_types: Array.isArray(loaded.allowed_content_types) ? loaded.allowed_content_types.filter((t) => typeof t === 'string') : [],
-  }
-}
-
 await loadSettings()
-if (settings.token !== null && tokenField.value === '') {
-  tokenField.value = settings.token
-  element('token-hint', HTMLParagraphElement).textContent = 'Pre-filled with the development token of "dev-user" (development mode only).'
-}
+if (settings.token !== null && tokenField.value === '') tokenField.value = settings.token
+shownToken = token()
+tokenHint.textContent = describeToken()
 const types = settings.allowed_content_types.length === 0 ? 'any type' : settings.allowed_content_types.join(', ')
 element('limits', HTMLParagraphElement).textContent = settings.max_file_size === null ? '' : `One or several files, up to ${formatBytes(settings.max_file_size)} each; ${types}.`
 
 fileInput.addEventListener('change', () => { void uploadChosenFiles() })
-tokenField.addEventListener('change', () => { void showFiles() })
+tokenField.addEventListener('input', tokenChanged)
 element('refresh', HTMLButtonElement).addEventListener('click', () => { void showFiles() })
-moreButton.addEventListener('click', () => { void showFiles(true) })
 document.body.dataset.ready = 'true'
 await showFiles()

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import Type from 'typebox'
 import { Value } from 'typebox/value'
+import type { Config } from '../config.js'
 import { PACKAGE_VERSION } from '../package-info.js'
 import { errorExamples } from '../schemas/error-examples.js'
 import { WEBHOOKS } from '../schemas/webhook-events.js'
@@ -38,7 +39,11 @@ function addErrorExamples (document: { paths?: Record<string, Record<string, unk
   }
 }
 
-export default fp(async function docs (app: FastifyInstance) {
+export interface DocsOptions {
+  readonly docs: Config['docs']
+}
+
+export default fp(async function docs (app: FastifyInstance, { docs }: DocsOptions) {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -75,7 +80,8 @@ export default fp(async function docs (app: FastifyInstance) {
   })
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    uiConfig: { persistAuthorization: true, tryItOutEnabled: true },
+    // A persisted token sits in localStorage, where any script on this origin reads it, past the tab's life: opt-in only.
+    uiConfig: { persistAuthorization: docs.persistAuthorization, tryItOutEnabled: true },
     theme: { title: 'filegate API' },
   })
 }, { name: 'docs' })

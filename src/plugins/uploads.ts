@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { countBatchDownloadUrls } from '../metrics/counted-downloads.js'
 import { createUploadService, type UploadService } from '../uploads/upload-service.js'
 
 declare module 'fastify' {
@@ -11,5 +12,6 @@ declare module 'fastify' {
 }
 
 export default fp(async function uploads (app: FastifyInstance, { config }: { config: Config }) {
-  app.decorate('uploads', createUploadService({ config, ...app.storage, events: app.events }))
-}, { name: 'uploads', dependencies: ['storage', 'events'] })
+  const service = createUploadService({ config, ...app.storage, events: app.events })
+  app.decorate('uploads', app.metrics === undefined ? service : countBatchDownloadUrls(service, app.metrics))
+}, { name: 'uploads', dependencies: ['storage', 'events', 'metrics'] })

@@ -1,12 +1,12 @@
 // The /files routes: HTTP only (schemas, auth, status codes); the upload service holds the rules.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { DOWNLOAD_RATE_LIMIT, PER_OWNER_RATE_LIMIT, PER_OWNER_READ_RATE_LIMIT } from '../plugins/rate-limit.js'
+import { DOWNLOAD_RATE_LIMIT, FILE_READ_RATE_LIMIT, PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
 import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import {
-  ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FilePageSchema, IdParamsSchema, ListQuerySchema,
-  SharingBodySchema, UploadGrantSchema, UploadUrlBodySchema,
+  BatchDownloadBodySchema, BatchDownloadGrantSchema, ConfirmParamsSchema, DownloadGrantSchema, DownloadQuerySchema, FileListQuerySchema,
+  FilePageSchema, IdParamsSchema, SharingBodySchema, UploadGrantSchema, UploadUrlBodySchema,
 } from '../schemas/files-api.js'
 
 const security = BEARER_SECURITY
@@ -68,22 +68,40 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
     return grant
   })
 
+  app.post('/files/download-urls', {
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
+    schema: {
+      operationId: 'createDownloadUrls',
+      summary: 'Get download URLs for many of my files at once',
+      description: 'Up to 100 ids in one request (a gallery, a product list): one record read per id, in parallel, then a presigned GET for each of the caller\'s files that is served. Ids of missing, deleted and other users\' files are listed under `not_found` alike (a shared file of someone else\'s is downloaded one at a time with GET /files/download/{id}); the caller\'s files that a scan holds back are under `unavailable`. Counts as one read against the caller\'s read budget.',
+      tags: ['files'],
+      security,
+      body: BatchDownloadBodySchema,
+      response: { 200: BatchDownloadGrantSchema, ...commonErrors, 413: ErrorRef, 415: ErrorRef, 429: ErrorRef },
+    },
+  }, async (request) => {
+    const { ids, disposition, expires_in: expiresIn } = request.body
+    return await app.uploads.createDownloadUrls({ owner: request.owner, ids, disposition, expiresIn })
+  })
+
   app.get('/files', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'listFiles',
       summary: 'List my files, newest first',
+      description: '`with=download_url` adds a download URL to each listed file that is served, at no extra S3 call.',
       tags: ['files'],
       security,
-      querystring: ListQuerySchema,
+      querystring: FileListQuerySchema,
       response: { 200: FilePageSchema, ...commonErrors, 429: ErrorRef },
     },
   }, async (request) => {
-    return await app.uploads.listFiles(request.owner, request.query)
+    const { limit, cursor, with: extra } = request.query
+    return await app.uploads.listFiles(request.owner, { limit, cursor, withDownloadUrls: extra === 'download_url' })
   })
 
   app.get('/files/:id', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'getFile',
       summary: 'Get one file record',

@@ -4,17 +4,28 @@ import { connect, type Socket } from 'node:net'
 export interface ClamdAddress { readonly host: string, readonly port: number }
 
 /**
- * What clamd said about a stream. `error` is clamd's own refusal (the stream over its StreamMaxLength, a file it could
- * not parse): a final answer. A connection that fails or times out is no answer at all: `scanStream` throws.
+ * What clamd said about a stream: a final answer. `error` is a stream over clamd's StreamMaxLength (clamd's own
+ * "size limit exceeded", or a stream known to be longer than the limit filegate was told): scanning it again cannot help.
+ * Anything else that is not OK or FOUND is no verdict: `scanStream` throws a ClamdNoVerdictError.
  */
 export type ClamdVerdict =
   | { readonly status: 'clean' }
   | { readonly status: 'infected', readonly signature: string }
   | { readonly status: 'error', readonly message: string }
 
-/** clamd could not be reached, or did not answer in time: the scan must be tried again later. */
-export class ClamdUnavailableError extends Error {
+/** clamd gave no verdict this time: the scan must be tried again later (fail closed: the file stays unserved meanwhile). */
+export class ClamdNoVerdictError extends Error {
+  override name = 'ClamdNoVerdictError'
+}
+
+/** clamd could not be reached (refused, reset), or did not answer in time. */
+export class ClamdUnavailableError extends ClamdNoVerdictError {
   override name = 'ClamdUnavailableError'
+}
+
+/** clamd answered something other than OK, FOUND or its size limit (an error of its own, an answer filegate does not know). */
+export class ClamdErrorAnswer extends ClamdNoVerdictError {
+  override name = 'ClamdErrorAnswer'
 }
 
 /** The largest chunk sent in one INSTREAM frame (clamd takes any size up to its StreamMaxLength). */
@@ -75,13 +86,20 @@ export async function pingClamd (address: ClamdAddress, timeoutMs: number): Prom
   }
 }
 
-/** clamd's answer to INSTREAM, checked: `stream: OK`, `stream: <name> FOUND`, or anything else as an error. */
+/** clamd's answer when a stream passes its StreamMaxLength (clamd 0.95 to 1.4): `INSTREAM size limit exceeded. ERROR`. */
+const SIZE_LIMIT_ANSWER = /^INSTREAM size limit exceeded\. ERROR$/
+
+/**
+ * clamd's answer to INSTREAM, checked: `stream: OK` is clean, `stream: <name> FOUND` infected, the size-limit answer a
+ * final `error`; anything else throws ClamdErrorAnswer (no verdict, to be tried again).
+ */
 export function parseInstreamAnswer (answer: string): ClamdVerdict {
   const text = answer.trim()
   if (text === 'stream: OK') return { status: 'clean' }
   const found = /^stream: (\S(?:.*\S)?) FOUND$/.exec(text)
   if (found?.[1] !== undefined) return { status: 'infected', signature: found[1] }
-  return { status: 'error', message: text === '' ? 'clamd gave an empty answer' : `clamd answered: ${text}` }
+  if (SIZE_LIMIT_ANSWER.test(text)) return { status: 'error', message: `the file is over clamd's stream limit (StreamMaxLength), so it was not scanned; clamd answered: ${text}` }
+  throw new ClamdErrorAnswer(text === '' ? 'clamd gave an empty answer' : `clamd answered: ${text.slice(0, 200)}`)
 }
 
 export interface ScanLimits {
@@ -94,8 +112,8 @@ export interface ScanLimits {
 /**
  * Streams `source` to clamd with INSTREAM and returns its verdict. Reading runs ahead of the socket (the next chunk is
  * read while the last is being written, up to the socket's buffer). Throws ClamdUnavailableError when clamd cannot be
- * reached, breaks the connection without an answer (as it may for a stream over a StreamMaxLength set lower than
- * `maxBytes`) or stays silent for `timeoutMs`.
+ * reached (refused), breaks the connection without an answer (as it may for a stream over a StreamMaxLength set lower
+ * than `maxBytes`) or stays silent for `timeoutMs`, and ClamdErrorAnswer for an answer that is no verdict.
  */
 export async function scanStream (address: ClamdAddress, source: AsyncIterable<Uint8Array>, limits: ScanLimits): Promise<ClamdVerdict> {
   const { timeoutMs, maxBytes } = limits

@@ -21,8 +21,10 @@ function objectsOf (record: FileRecord): string[] {
 }
 
 /**
- * Scans on file.created. Fails closed: clamd or S3 out of reach is a throw (the runner tries again on
- * SCAN_RETRY_SCHEDULE, and the file stays pending, never served); only clamd's OK makes a file clean.
+ * Scans on file.created. Fails closed: clamd or S3 out of reach, or an answer from clamd that is no verdict, is a throw
+ * (the runner tries again on SCAN_RETRY_SCHEDULE, and the file stays pending, never served); only clamd's OK makes a file
+ * clean. The last attempt's failure is recorded as `error` with the reason, so the file does not stay pending for ever;
+ * clamd's size-limit answer is `error` at once (another attempt cannot help).
  */
 export function scanConsumer ({ config, objects, records, events, now = Date.now }: ScanConsumerDeps): Consumer {
   const { clamd, timeoutMs, maxBytes, retryDelaysMs } = config.scanning
@@ -44,7 +46,7 @@ export function scanConsumer ({ config, objects, records, events, now = Date.now
     name: 'clamav-scan',
     types: ['file.created'],
     retryDelaysMs,
-    async handle (event) {
+    async handle (event, { attempt, maxAttempts, signal }) {
       const current = await records.get(event.data.file.id)
       // Deleted meanwhile, or scanned already (this is a repeated attempt): nothing to do, but an infected file's objects
       // must be gone (an attempt cut short after the verdict was written is finished here).
@@ -54,9 +56,17 @@ export function scanConsumer ({ config, objects, records, events, now = Date.now
         return
       }
       if (current.scan?.status !== 'pending') return
-      const verdict = current.size > maxBytes
-        ? { status: 'error' as const, message: `the file is ${current.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
-        : await scanObject(servedKeyOf(current))
+      let verdict: ClamdVerdict | undefined
+      try {
+        verdict = current.size > maxBytes
+          ? { status: 'error', message: `the file is ${current.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
+          : await scanObject(servedKeyOf(current))
+      } catch (error) {
+        // Tried again later, unless this was the last attempt (a shutdown's attempt is not counted: it is made again).
+        if (attempt < maxAttempts || signal.aborted) throw error
+        const reason = error instanceof Error ? error.message : String(error)
+        verdict = { status: 'error', message: `no verdict after ${attempt} attempts (SCAN_RETRY_SCHEDULE); the last failure: ${reason.slice(0, 300)}` }
+      }
       if (verdict === undefined) return
       const updated = await record(current.id, verdict)
       // The verdict stands before the object goes, so no download is signed for it meanwhile (410 from now on).

@@ -1,7 +1,7 @@
 // Request and response schemas of the /files routes.
 import Type from 'typebox'
 import { CONTENT_TYPE_PATTERN } from '../uploads/content-types.js'
-import { FileIdSchema, MD5_BASE64_PATTERN } from './file-record.js'
+import { FileIdSchema, FileRecordSchema, MD5_BASE64_PATTERN } from './file-record.js'
 
 /** No control characters and no lone UTF-16 surrogates (which no encoding can carry). */
 const WELL_FORMED_TEXT = '^[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$'
@@ -43,10 +43,13 @@ export const ConfirmParamsSchema = Type.Object({
   '*': Type.String({ description: 'The key from the upload grant, as path segments or URL-encoded' }),
 })
 
+const DispositionSchema = Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render whose bytes confirm verified (raster images, PDF, audio, video); never for text' })
+const ExpiresInSchema = Type.Integer({ minimum: 1, maximum: 604800, description: 'Seconds the URL stays valid; capped at DOWNLOAD_URL_MAX_EXPIRES' })
+
 export const DownloadQuerySchema = Type.Object({
   filename: Type.Optional(FilenameSchema),
-  disposition: Type.Optional(Type.Union([Type.Literal('attachment'), Type.Literal('inline')], { description: 'inline is honoured only for types safe to render whose bytes confirm verified (raster images, PDF, audio, video); never for text' })),
-  expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'Seconds the URL stays valid; capped at DOWNLOAD_URL_MAX_EXPIRES' })),
+  disposition: Type.Optional(DispositionSchema),
+  expires_in: Type.Optional(ExpiresInSchema),
   redirect: Type.Optional(Type.Boolean({ description: 'true answers 302 to the URL instead of JSON' })),
   variant: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,32}$', description: 'A rendition named in VARIANTS (e.g. thumb) instead of the file: a WebP without metadata; 404 VARIANT_NOT_FOUND when the file has none of that name' })),
 }, { additionalProperties: false })
@@ -65,7 +68,42 @@ export const ListQuerySchema = Type.Object({
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'next_cursor from the previous page' })),
 }, { additionalProperties: false })
 
+/** The most ids one POST /files/download-urls takes: a page of GET /files. */
+export const MAX_BATCH_IDS = 100
+
+export const BatchDownloadBodySchema = Type.Object({
+  ids: Type.Array(FileIdSchema, { minItems: 1, maxItems: MAX_BATCH_IDS, description: 'The files, 1 to 100 ids; a repeated id is answered once' }),
+  disposition: Type.Optional(DispositionSchema),
+  expires_in: Type.Optional(ExpiresInSchema),
+}, { additionalProperties: false, examples: [{ ids: ['0193a4b2-7c1d-7e3f-9a2b-3c4d5e6f7a8b'], disposition: 'inline' }] })
+
+export const BatchDownloadGrantSchema = Type.Object({
+  items: Type.Array(Type.Object({
+    id: FileIdSchema,
+    download_url: Type.String({ description: 'A presigned GET URL' }),
+    expires_in: Type.Integer({ description: 'Seconds until the URL expires' }),
+  }), { description: 'A URL for each of the caller\'s files that is served, in the order of the request' }),
+  not_found: Type.Array(FileIdSchema, { description: 'Ids with no file of the caller\'s: missing, deleted and other users\' files alike' }),
+  unavailable: Type.Array(Type.Object({
+    id: FileIdSchema,
+    code: Type.Union([Type.Literal('SCAN_PENDING'), Type.Literal('FILE_INFECTED')], { description: 'What GET /files/download/{id} would answer: SCAN_PENDING (409, not scanned yet or unscannable) or FILE_INFECTED (410)' }),
+    message: Type.String({ description: 'Why, for a person' }),
+  }), { description: 'The caller\'s files that are not served now (SCANNER=clamav): no URL is signed for them' }),
+})
+
+export const FileListQuerySchema = Type.Object({
+  ...ListQuerySchema.properties,
+  with: Type.Optional(Type.Literal('download_url', { description: 'download_url: each listed file that is served carries a download URL (attachment, DOWNLOAD_URL_EXPIRES), signed without any further S3 call' })),
+}, { additionalProperties: false })
+
+/** A listed file: its record, and with `?with=download_url` a download URL when the file is served. */
+export const ListedFileSchema = Type.Object({
+  ...FileRecordSchema.properties,
+  download_url: Type.Optional(Type.String({ description: 'A presigned GET URL (only with ?with=download_url, and only for a file that is served: absent while a scan is pending, or when infected)' })),
+}, { $id: 'ListedFile', additionalProperties: false, description: 'A confirmed file as GET /files lists it: its record, with a download URL when asked for' })
+
 export const FilePageSchema = Type.Object({
-  items: Type.Array(Type.Ref('FileRecord'), { description: 'The caller\'s files, newest first' }),
+  items: Type.Array(Type.Ref('ListedFile'), { description: 'The caller\'s files, newest first' }),
   next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+  download_expires_in: Type.Optional(Type.Integer({ description: 'Seconds until the listed download URLs expire (only with ?with=download_url)' })),
 })

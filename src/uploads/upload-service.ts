@@ -46,14 +46,42 @@ export interface DownloadRequest {
 
 export interface DownloadGrant { readonly download_url: string, readonly expires_in: number }
 
-export interface FilePage { readonly items: readonly FileRecord[], readonly next_cursor: string | null }
+/** A listed file; with `withDownloadUrls`, a servable one carries a download URL (a file not served, none). */
+export type ListedFile = FileRecord & { readonly download_url?: string }
+
+export interface FilePage {
+  readonly items: readonly ListedFile[]
+  readonly next_cursor: string | null
+  /** Seconds the listed download URLs stay valid, when they were asked for. */
+  readonly download_expires_in?: number
+}
+
+export interface BatchDownloadRequest {
+  readonly owner: string
+  /** 1 to 100 file ids; a repeated id is read and answered once. */
+  readonly ids: readonly string[]
+  readonly disposition?: 'inline' | 'attachment' | undefined
+  readonly expiresIn?: number | undefined
+}
+
+/** A file of the caller's that is not served now (scanning): why, with the code its single download would answer. */
+export interface UnservedFile { readonly id: string, readonly code: 'SCAN_PENDING' | 'FILE_INFECTED', readonly message: string }
+
+export interface BatchDownloadGrant {
+  readonly items: ReadonlyArray<{ readonly id: string, readonly download_url: string, readonly expires_in: number }>
+  /** Missing, deleted and other owners' ids alike, so ids cannot be probed. */
+  readonly not_found: readonly string[]
+  readonly unavailable: readonly UnservedFile[]
+}
 
 export interface UploadService {
   createUploadUrl (request: UploadRequest): Promise<UploadGrant>
   confirmUpload (owner: string, key: string): Promise<ConfirmResult>
   createDownloadUrl (request: DownloadRequest): Promise<DownloadGrant>
+  /** Download URLs of many of the owner's files: one record read each, in parallel (bounded), nothing else from S3. */
+  createDownloadUrls (request: BatchDownloadRequest): Promise<BatchDownloadGrant>
   getFile (owner: string, id: string): Promise<FileRecord>
-  listFiles (owner: string, page: { limit: number, cursor?: string | undefined }): Promise<FilePage>
+  listFiles (owner: string, page: { limit: number, cursor?: string | undefined, withDownloadUrls?: boolean | undefined }): Promise<FilePage>
   deleteFile (owner: string, id: string): Promise<void>
   /** Shares (true) or unshares (false) the owner's file: a public file's download URL needs no token. */
   setPublic (owner: string, id: string, isPublic: boolean): Promise<FileRecord>
@@ -85,14 +113,40 @@ export function createUploadService ({ config, clients, objects, records, events
     return { created: false, record }
   }
 
-  /** With scanning on, only a clean file is served: 409 while pending or unscannable, 410 once found infected. */
-  function assertServable (record: FileRecord): void {
+  /**
+   * With scanning on, only a clean file is served: the error a download of any other answers (409 while pending or
+   * unscannable, 410 once found infected), or undefined when the file is served.
+   */
+  function whyNotServed (record: FileRecord): InstanceType<typeof ScanPendingError> | InstanceType<typeof FileInfectedError> | undefined {
     const scan = record.scan
-    if (scan === undefined || scan.status === 'clean') return
-    if (scan.status === 'infected') throw new FileInfectedError(scan.signature ?? 'a virus')
-    throw new ScanPendingError(scan.status === 'pending'
+    if (scan === undefined || scan.status === 'clean') return undefined
+    if (scan.status === 'infected') return new FileInfectedError(scan.signature ?? 'a virus')
+    return new ScanPendingError(scan.status === 'pending'
       ? 'The file has not been scanned yet; try again shortly'
       : `The file could not be scanned, so it is not served: ${scan.message ?? 'the scanner failed'}`)
+  }
+
+  /** Signs a GET of a servable record (or one of its renditions): in-process, no S3 call. */
+  async function signDownload (record: FileRecord, { filename, disposition, expiresIn, variant }: Omit<DownloadRequest, 'owner' | 'id'>): Promise<DownloadGrant> {
+    const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
+    const rendition = variant === undefined ? undefined : record.variants?.find((v) => v.name === variant)
+    if (variant !== undefined && rendition === undefined) throw new VariantNotFoundError(variant)
+    const contentType = rendition?.content_type ?? record.content_type
+    const inline = disposition === 'inline' && isInlineSafe(contentType)
+    const name = filename ?? (rendition === undefined ? record.filename : `${record.filename.replace(/\.[^.]*$/, '')}-${rendition.name}.webp`)
+    const url = await presigner.presignGet({
+      key: rendition?.key ?? servedKeyOf(record),
+      responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', name),
+      responseContentType: contentType,
+      expiresSeconds: expires,
+    })
+    return { download_url: url, expires_in: expires }
+  }
+
+  /** The owner's records of `ids`, read RECORD_READ_CONCURRENCY at a time; undefined for a missing or another owner's. */
+  async function ownedRecords (owner: string, ids: readonly string[]): Promise<Array<FileRecord | undefined>> {
+    const found = await mapBounded(ids, RECORD_READ_CONCURRENCY, async (id) => await records.get(id))
+    return found.map((record) => record?.uploaded_by === owner ? record : undefined)
   }
 
   async function ownedRecord (owner: string, id: string): Promise<FileRecord> {
@@ -150,35 +204,49 @@ export function createUploadService ({ config, clients, objects, records, events
       return await recorder.checkAndRecord({ ...request, servedKey, inspected: checked })
     },
 
-    async createDownloadUrl ({ owner, id, filename, disposition, expiresIn, variant }) {
+    async createDownloadUrl ({ owner, id, ...options }) {
       const record = await records.get(id)
       // The owner may download their file; anyone, with a token or without, a public one. Everything else is a 404.
       if (record === undefined || (record.uploaded_by !== owner && !record.is_public)) throw new FileNotFoundError()
-      assertServable(record)
-      const expires = Math.min(expiresIn ?? downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds)
-      const rendition = variant === undefined ? undefined : record.variants?.find((v) => v.name === variant)
-      if (variant !== undefined && rendition === undefined) throw new VariantNotFoundError(variant)
-      const contentType = rendition?.content_type ?? record.content_type
-      const inline = disposition === 'inline' && isInlineSafe(contentType)
-      const name = filename ?? (rendition === undefined ? record.filename : `${record.filename.replace(/\.[^.]*$/, '')}-${rendition.name}.webp`)
-      const url = await presigner.presignGet({
-        key: rendition?.key ?? servedKeyOf(record),
-        responseContentDisposition: contentDisposition(inline ? 'inline' : 'attachment', name),
-        responseContentType: contentType,
-        expiresSeconds: expires,
-      })
-      return { download_url: url, expires_in: expires }
+      const refusal = whyNotServed(record)
+      if (refusal !== undefined) throw refusal
+      return await signDownload(record, options)
+    },
+
+    async createDownloadUrls ({ owner, ids, disposition, expiresIn }) {
+      const unique = [...new Set(ids)]
+      const found = await ownedRecords(owner, unique)
+      const items: Array<{ id: string, download_url: string, expires_in: number }> = []
+      const notFound: string[] = []
+      const unavailable: UnservedFile[] = []
+      for (const [index, record] of found.entries()) {
+        // Only the owner's own files: a public file of someone else's is downloaded one at a time (GET /files/download/:id).
+        if (record === undefined) {
+          notFound.push(unique[index] ?? '')
+          continue
+        }
+        const refusal = whyNotServed(record)
+        if (refusal !== undefined) {
+          unavailable.push({ id: record.id, code: refusal.code as UnservedFile['code'], message: refusal.message })
+          continue
+        }
+        items.push({ id: record.id, ...await signDownload(record, { disposition, expiresIn }) })
+      }
+      return { items, not_found: notFound, unavailable }
     },
 
     getFile: ownedRecord,
 
-    async listFiles (owner, { limit, cursor }) {
+    async listFiles (owner, { limit, cursor, withDownloadUrls = false }) {
       const token = cursor === undefined ? undefined : decodeCursor(cursor)
       const page = await records.listOwnerIds(owner, { limit, token })
-      const found = await mapBounded(page.ids, RECORD_READ_CONCURRENCY, async (id) => await records.get(id))
       // An index entry without a record (a confirm cut short, or one that lost a race with a DELETE) is skipped, not shown.
-      const items = found.filter((r): r is FileRecord => r !== undefined && r.uploaded_by === owner)
-      return { items, next_cursor: page.nextToken === undefined ? null : encodeCursor(page.nextToken) }
+      const items = (await ownedRecords(owner, page.ids)).filter((r): r is FileRecord => r !== undefined)
+      const next_cursor = page.nextToken === undefined ? null : encodeCursor(page.nextToken)
+      if (!withDownloadUrls) return { items, next_cursor }
+      const listed = await Promise.all(items.map(async (record): Promise<ListedFile> =>
+        whyNotServed(record) === undefined ? { ...record, download_url: (await signDownload(record, {})).download_url } : record))
+      return { items: listed, next_cursor, download_expires_in: Math.min(downloads.urlExpiresSeconds, downloads.maxUrlExpiresSeconds) }
     },
 
     async deleteFile (owner, id) {

@@ -50,7 +50,8 @@ export function parseVariants (text: string): VariantSpec[] {
  * The raster types variants are made of: ones confirm verifies by their bytes and sharp's prebuilt libvips decodes.
  * Never SVG (a vector image is a program for its renderer), never anything confirm cannot verify.
  */
-const RASTER_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff'])
+export const VARIANT_SOURCE_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff']
+const RASTER_TYPES = new Set(VARIANT_SOURCE_TYPES)
 
 export function hasVariants (contentType: string): boolean {
   return RASTER_TYPES.has(contentType.toLowerCase())

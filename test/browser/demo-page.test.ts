@@ -86,6 +86,7 @@ t.test('the page uploads a 5 MiB file with a progress bar, lists it, downloads t
   t.ok(downloaded.equals(big), 'the download has the same bytes')
 
   await page.click('#file-list tr:has-text("big.bin") button:has-text("Delete")')
+  await page.click('#confirm-delete button[value="delete"]')
   await page.waitForSelector('#file-list tr:has-text("big.bin")', { state: 'detached' })
   t.equal(await page.textContent('#message'), 'Deleted “big.bin”.', 'the page says it deleted the file')
   const listed = (await app.inject({ method: 'GET', url: '/files', headers: bearer('alice') })).json<{ items: Array<{ filename: string }> }>()

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { PutBucketCorsCommand } from '@aws-sdk/client-s3'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import type { Test } from 'tap'
-import { buildTestApp, testS3, type TestApp } from '../helper.js'
+import { buildTestApp, testS3, type TestApp, type TestAppOptions } from '../helper.js'
 
 /** Debian's Chromium, which `.ci/run` installs with apt. */
 export const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -30,8 +30,8 @@ function originOf (address: AddressInfo | string | null): string {
  * filegate on 127.0.0.1 at a free port, on a fresh bucket of the test S3 whose CORS rule lets filegate's own origin
  * and `pageOrigins` POST, PUT (multipart parts) and GET; filegate's CORS_ORIGINS lists `pageOrigins` too.
  */
-export async function startFilegate (t: Test, env: Record<string, string>, pageOrigins: readonly string[] = []): Promise<BrowserTestApp> {
-  const test = await buildTestApp(t, { DEMO_PAGE: 'true', CORS_ORIGINS: pageOrigins.join(','), ...env })
+export async function startFilegate (t: Test, env: Record<string, string>, pageOrigins: readonly string[] = [], options: TestAppOptions = {}): Promise<BrowserTestApp> {
+  const test = await buildTestApp(t, { DEMO_PAGE: 'true', CORS_ORIGINS: pageOrigins.join(','), ...env }, options)
   await test.app.listen({ host: '127.0.0.1', port: 0 })
   const origin = originOf(test.app.server.address())
   await test.s3.send(new PutBucketCorsCommand({

@@ -10,7 +10,8 @@ const MARGIN_MS = 1000
 t.test('a stalled store answers 504 in bounded time, the process stays healthy, and everything works on resume', async (t) => {
   const proxy = await startTcpProxy(testS3().endpoint)
   t.teardown(() => proxy.close())
-  const { app } = await buildTestApp(t, { S3_ENDPOINT: proxy.endpoint, S3_TIMEOUT_MS: String(TIMEOUT_MS), RATE_LIMIT_ENABLED: 'false' })
+  // READY_CACHE_MS=0: /ready answers from a fresh check each time, so it sees S3 resume at once.
+  const { app } = await buildTestApp(t, { S3_ENDPOINT: proxy.endpoint, S3_TIMEOUT_MS: String(TIMEOUT_MS), RATE_LIMIT_ENABLED: 'false', READY_CACHE_MS: '0' })
 
   const upload = async (body: string) => {
     const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename: 'a.txt' } })).json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()

@@ -6,7 +6,8 @@ import { startTcpProxy } from '../support/tcp-proxy.js'
 t.test('a stopped store answers 503 and recovers', async (t) => {
   const proxy = await startTcpProxy(testS3().endpoint)
   t.teardown(() => proxy.close())
-  const { app } = await buildTestApp(t, { S3_ENDPOINT: proxy.endpoint, S3_TIMEOUT_MS: '3000' })
+  // READY_CACHE_MS=0: /ready answers from a fresh check each time, so it sees S3 go and come back at once.
+  const { app } = await buildTestApp(t, { S3_ENDPOINT: proxy.endpoint, S3_TIMEOUT_MS: '3000', READY_CACHE_MS: '0' })
 
   const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename: 'a.txt' } })).json<{ url: string, key: string, fields: Record<string, string> }>()
   t.equal((await postToS3(grant, 'survives')).status, 204)

@@ -1,7 +1,7 @@
 // The clamd client against a real clamd: clean, infected, over the stream limit, and clamd away; answers parsed strictly.
 import { Readable } from 'node:stream'
 import t from 'tap'
-import { ClamdUnavailableError, parseInstreamAnswer, pingClamd, scanStream } from '../../src/scanning/clamd-client.js'
+import { ClamdErrorAnswer, ClamdUnavailableError, parseInstreamAnswer, pingClamd, scanStream } from '../../src/scanning/clamd-client.js'
 import { freePort } from '../helper.js'
 import { EICAR_SIGNATURE, eicar, startTestClamd } from '../support/clamd.js'
 
@@ -14,12 +14,14 @@ function chunked (bytes: Buffer, chunk = 64 * 1024): AsyncIterable<Uint8Array> {
   return Readable.from((function * () { for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk) })())
 }
 
-t.test('answers from clamd are parsed strictly: OK and FOUND only, anything else an error', async (t) => {
+t.test('answers from clamd are parsed strictly: OK and FOUND are verdicts, the size limit a final error, anything else no verdict', async (t) => {
   t.same(parseInstreamAnswer('stream: OK'), { status: 'clean' })
   t.same(parseInstreamAnswer('stream: Win.Test.EICAR_HDB-1 FOUND'), { status: 'infected', signature: 'Win.Test.EICAR_HDB-1' })
-  t.same(parseInstreamAnswer('INSTREAM size limit exceeded. ERROR'), { status: 'error', message: 'clamd answered: INSTREAM size limit exceeded. ERROR' })
-  for (const odd of ['', 'stream: ok', 'stream:  FOUND', 'OK', 'stream: OK trailing', 'PONG', 'stream: x FOUND extra']) {
-    t.equal(parseInstreamAnswer(odd).status, 'error', `${JSON.stringify(odd)} is no verdict`)
+  t.same(parseInstreamAnswer('INSTREAM size limit exceeded. ERROR'), {
+    status: 'error', message: 'the file is over clamd\'s stream limit (StreamMaxLength), so it was not scanned; clamd answered: INSTREAM size limit exceeded. ERROR',
+  })
+  for (const odd of ['', 'stream: ok', 'stream:  FOUND', 'OK', 'stream: OK trailing', 'PONG', 'stream: x FOUND extra', 'stream: Can\'t allocate memory ERROR', 'COMMAND READ TIMED OUT']) {
+    t.throws(() => parseInstreamAnswer(odd), ClamdErrorAnswer, `${JSON.stringify(odd)} is no verdict: tried again`)
   }
 })
 

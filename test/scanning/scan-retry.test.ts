@@ -1,0 +1,120 @@
+// A scan that gets no verdict is tried again, never turned into a final answer early: clamd refusing connections (a real
+// clamd stopped, then started), clamd answering an error, and the last attempt of the schedule recorded as error.
+import { connect, createServer, type Socket } from 'node:net'
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { bearer, buildTestApp, postToS3 } from '../helper.js'
+import { startTestClamd, type TestClamd } from '../support/clamd.js'
+
+/** Quick retries and polls; `schedule` is SCAN_RETRY_SCHEDULE (attempts = its delays + 1). */
+function scanEnv (clamd: { host: string, port: number }, schedule: string): Record<string, string> {
+  return {
+    SCANNER: 'clamav', CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port), CLAMD_TIMEOUT_MS: '5000', SCAN_RETRY_SCHEDULE: schedule,
+    EVENTS_POLL_INTERVAL: '100ms', EVENTS_GRACE: '2s', S3_TIMEOUT_MS: '1000', EVENTS_LEASE: '5s', WEBHOOK_TIMEOUT_MS: '1000', RATE_LIMIT_ENABLED: 'false',
+  }
+}
+
+async function uploadAndConfirm (app: FastifyInstance, body: string): Promise<string> {
+  const grant = (await app.inject({ method: 'POST', url: '/files/upload-url', headers: bearer('alice'), payload: { filename: 'a.txt' } }))
+    .json<{ url: string, key: string, fields: Record<string, string>, file_id: string }>()
+  const posted = await postToS3(grant, body)
+  if (posted.status !== 204) throw new Error(`S3 refused the upload: ${posted.status}`)
+  const confirmed = await app.inject({ method: 'POST', url: `/files/confirm/${grant.key}`, headers: bearer('alice') })
+  if (confirmed.statusCode !== 201) throw new Error(`confirm answered ${confirmed.statusCode}`)
+  return grant.file_id
+}
+
+type Scan = { status: string, signature?: string, message?: string } | undefined
+const scanOf = async (app: FastifyInstance, id: string): Promise<Scan> =>
+  (await app.inject({ method: 'GET', url: `/files/${id}`, headers: bearer('alice') })).json<{ scan?: Scan }>().scan
+
+async function until<T> (what: string, get: () => T | Promise<T>, done: (value: T) => boolean, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await get()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(value)})`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** The scan consumer's failed attempts for `fileId`, as the runner reports them (the error each attempt ended with). */
+function failedAttempts (app: FastifyInstance): Map<string, string[]> {
+  const failures = new Map<string, string[]>()
+  app.events.runner.addObserver({
+    retried ({ event, consumer, error }) {
+      if (consumer === 'clamav-scan') failures.set(event.data.file.id, [...(failures.get(event.data.file.id) ?? []), error])
+    },
+  })
+  return failures
+}
+
+t.test('clamd refusing connections: every attempt fails and is retried, the file stays pending and unserved; clamd back: clean, unasked', async (t) => {
+  const clamd: TestClamd = await startTestClamd(t)
+  // Plenty of attempts: this test is about retrying, not about the schedule running out.
+  const { app } = await buildTestApp(t, scanEnv(clamd, Array(40).fill('200ms').join(',')))
+  const failures = failedAttempts(app)
+  await clamd.stop()
+
+  const id = await uploadAndConfirm(app, 'scanned once clamd takes connections again\n')
+  const seen = await until('three refused attempts', () => failures.get(id) ?? [], (errors) => errors.length >= 3)
+  t.ok(seen.every((error) => /ECONNREFUSED/.test(error)), `each attempt was refused by the stopped clamd (${seen[0]})`)
+  t.same(await scanOf(app, id), { status: 'pending' }, 'refusals are no verdict: still pending, not error')
+  const download = await app.inject({ method: 'GET', url: `/files/download/${id}`, headers: bearer('alice') })
+  t.equal(download.statusCode, 409, 'and not served')
+  t.equal(download.json<{ code: string }>().code, 'SCAN_PENDING')
+
+  await clamd.start()
+  t.match(await until('the verdict', () => scanOf(app, id), (scan) => scan?.status !== 'pending'), { status: 'clean' }, 'clamd back: clean without anyone asking')
+  t.equal((await app.inject({ method: 'GET', url: `/files/download/${id}`, headers: bearer('alice') })).statusCode, 200, 'and served')
+})
+
+t.test('clamd answering an error that is not its size limit: retried, then clean once clamd answers OK', async (t) => {
+  const clamd = await startTestClamd(t)
+  // In front of the real clamd: the first two scans get an error answer, as an overloaded clamd gives; the rest go through.
+  let errorsLeft = 2
+  const sockets = new Set<Socket>()
+  const front = createServer((client) => {
+    sockets.add(client)
+    client.on('close', () => sockets.delete(client))
+    client.on('error', () => client.destroy())
+    if (errorsLeft > 0) {
+      errorsLeft--
+      client.once('data', () => client.end('stream: Can\'t allocate memory ERROR\0'))
+      return
+    }
+    const upstream = connect(clamd.port, clamd.host)
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => front.close(resolve))
+  })
+  const address = front.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  const { app } = await buildTestApp(t, scanEnv({ host: '127.0.0.1', port: address.port }, Array(10).fill('200ms').join(',')))
+  const failures = failedAttempts(app)
+
+  const id = await uploadAndConfirm(app, 'clean, once clamd can answer\n')
+  const scan = await until('the verdict', () => scanOf(app, id), (s) => s?.status !== 'pending')
+  t.match(scan, { status: 'clean' }, 'clamd\'s error answers were no verdict: tried again until clamd answered OK')
+  t.equal(errorsLeft, 0, 'both error answers were given')
+  t.match(failures.get(id), [/clamd answered: stream: Can't allocate memory ERROR/, /clamd answered: stream: Can't allocate memory ERROR/], 'two failed attempts, each with clamd\'s answer')
+})
+
+t.test('no verdict by the last attempt of SCAN_RETRY_SCHEDULE: error with the reason, not served, not pending for ever', async (t) => {
+  const clamd = await startTestClamd(t)
+  const { app } = await buildTestApp(t, scanEnv(clamd, '100ms,100ms'))
+  const failures = failedAttempts(app)
+  await clamd.stop()
+
+  const id = await uploadAndConfirm(app, 'clamd never comes back for this one\n')
+  const scan = await until('the verdict', () => scanOf(app, id), (s) => s?.status !== 'pending')
+  t.match(scan, { status: 'error', message: /no verdict after 3 attempts.*ECONNREFUSED/ }, `error after the schedule's three attempts (${JSON.stringify(scan)})`)
+  t.equal(failures.get(id)?.length, 2, 'the first two attempts were retried; the third recorded the error')
+  const download = await app.inject({ method: 'GET', url: `/files/download/${id}`, headers: bearer('alice') })
+  t.equal(download.statusCode, 409, 'not served')
+  t.match(download.json(), { code: 'SCAN_PENDING', message: /could not be scanned.*no verdict after 3 attempts/ })
+})
