@@ -42,7 +42,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_ENABLED: flag('false turns off the per-owner rate limits of upload-url and confirm', true),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 60, description: 'requests one owner may make to upload-url, and separately to confirm, per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   RATE_LIMIT_WINDOW: duration('the window RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
-  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads (listings, records, download URLs, multipart status) one owner may make to each read route per READ_RATE_LIMIT_WINDOW (1 to 1000000)' }),
+  READ_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 300, description: 'reads one owner may make per READ_RATE_LIMIT_WINDOW to listings, records and download URLs together, and to each multipart read route apart (1 to 1000000)' }),
   READ_RATE_LIMIT_WINDOW: duration('the window READ_RATE_LIMIT_MAX counts over, 1 s to 1 d', '1m'),
   RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 120, description: 'downloads of shared files without a token that one client address may make per RATE_LIMIT_WINDOW (1 to 1000000)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://[^\\s]+$', description: 'a redis:// or rediss:// URL; rate limits are then counted in Redis, shared by every instance; unset means per process' })),
@@ -78,7 +78,7 @@ export const EnvSchema = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 15000, description: 'how long a webhook receiver may take to answer, in milliseconds (100 to 120000)' }),
   WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*[0-9]+(ms|s|m|h|d)?(\\s*,\\s*[0-9]+(ms|s|m|h|d)?)*\\s*$', default: '5s,5m,30m,2h,5h,10h,10h', description: 'the delays before each retry of a failed event, a comma list of durations (the Standard Webhooks schedule by default); the attempt after the last delay is the last' }),
   EVENTS_POLL_INTERVAL: duration('how often each dispatcher looks in the outbox for events due (retries, and those whose writer died), 100 ms to 1 h', '5s'),
-  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds before another may take it over; more than twice WEBHOOK_TIMEOUT_MS', '60s'),
+  EVENTS_LEASE: duration('how long a dispatcher\'s claim on an event holds unrenewed before another may take it over (the holder renews it every third of it while the job runs); more than twice WEBHOOK_TIMEOUT_MS', '60s'),
   EVENTS_GRACE: duration('how old an outbox event must be before a poll takes it (younger ones are their writer\'s); at least twice S3_TIMEOUT_MS', '30s'),
   EVENTS_DEDUPE_WINDOW: duration('how long a consumer remembers the events it handled, so that a repeated change is not sent again; cleanup forgets older ones', '7d'),
 

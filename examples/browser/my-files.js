@@ -33,7 +33,7 @@ function scanText (record) {
     case 'pending': return 'Scanning for viruses…'
     case 'clean': return 'Scanned: clean'
     case 'infected': return `Infected (${scan.signature ?? 'a virus'}): removed`
-    case 'error': return `Not scanned${scan.message === undefined ? '' : `: ${scan.message}`}; not served`
+    case 'error': return scan.message === undefined ? 'Not scanned, so not served' : `Not served: ${scan.message}`
   }
 }
 
@@ -169,8 +169,8 @@ function fileRow (record, listGeneration) {
   actions.append(download, remove)
 
   // A long type (application/vnd.openxmlformats-…) may break after its separators, and nowhere inside a word.
-  const type = cell('', 'type')
-  for (const part of record.content_type.split(/(?<=[/.+-])/)) type.append(part, document.createElement('wbr'))
+  const type = cell(record.content_type.length > 24 ? '' : record.content_type, 'type')
+  if (record.content_type.length > 24) for (const part of record.content_type.split(/(?<=[/.+-])/)) type.append(part, document.createElement('wbr'))
 
   row.append(name, cell(formatBytes(record.size), 'number'), type, created, actions)
   showState(row, record, listGeneration)

@@ -2,6 +2,7 @@
 import type { Config } from '../config.js'
 import type { SessionStore } from '../multipart/session-store.js'
 import type { ObjectStore, UnfinishedUpload, UnfinishedUploadPage } from '../storage/s3.js'
+import { isNotImplemented } from '../storage/s3-errors.js'
 import { keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
 
 export interface MultipartSweepOptions {
@@ -23,13 +24,15 @@ export interface MultipartSweepResult {
   readonly aborted: number
   /** True when the sweep was stopped before it finished. */
   readonly stopped: boolean
+  /** False when the store cannot list unfinished uploads (501), so only uploads with a session were looked at. */
+  readonly listed: boolean
 }
 
 /**
  * Two passes. Sessions older than the age: the S3 upload is aborted, then the session removed (an upload completed
  * meanwhile keeps its object, which the orphan sweep handles once its session is gone). Then S3's own list of unfinished
  * uploads under the upload prefix: old ones that have no session (a create cut short before its session was written)
- * are aborted too. Keys that are not filegate's are left alone.
+ * are aborted too, where the store can list them. Keys that are not filegate's are left alone.
  */
 export async function sweepMultipartUploads (options: MultipartSweepOptions): Promise<MultipartSweepResult> {
   const { objects, sessions, uploads, olderThanSeconds, dryRun, signal, now, pageSize, fail } = options
@@ -40,7 +43,7 @@ export async function sweepMultipartUploads (options: MultipartSweepOptions): Pr
 
   let token: string | undefined
   do {
-    if (stopping()) return { aborted, stopped: true }
+    if (stopping()) return { aborted, stopped: true, listed: false }
     const page = await sessions.listCreatedBefore(cutoff, { limit: pageSize, token })
     for (const id of page.ids) {
       try {
@@ -60,8 +63,14 @@ export async function sweepMultipartUploads (options: MultipartSweepOptions): Pr
 
   let from: UnfinishedUploadPage['next']
   do {
-    if (stopping()) return { aborted, stopped: true }
-    const page = await objects.listMultipartUploads(uploads.prefix, { maxUploads: pageSize, from })
+    if (stopping()) return { aborted, stopped: true, listed: false }
+    let page: UnfinishedUploadPage
+    try {
+      page = await objects.listMultipartUploads(uploads.prefix, { maxUploads: pageSize, from })
+    } catch (error) {
+      if (isNotImplemented(error)) return { aborted, stopped: false, listed: false }
+      throw error
+    }
     const old = page.uploads.filter((u: UnfinishedUpload) => u.initiated.getTime() < cutoff)
     for (const upload of old) {
       const parsed = parseUploadKey(upload.key, uploads.prefix, layout)
@@ -77,5 +86,5 @@ export async function sweepMultipartUploads (options: MultipartSweepOptions): Pr
     }
     from = page.next
   } while (from !== undefined)
-  return { aborted, stopped: false }
+  return { aborted, stopped: false, listed: true }
 }

@@ -55,6 +55,8 @@ export interface SweepSummary {
   readonly tombstones_removed: number
   /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
   readonly multipart_aborted: number
+  /** False when the store cannot list unfinished multipart uploads (the embedded store): only those with a session were looked at. */
+  readonly multipart_uploads_listed: boolean
   /** Consumers' marks of handled events older than EVENTS_DEDUPE_WINDOW, removed (or, in a dry run, that would be). */
   readonly event_marks_removed: number
   readonly errors: number
@@ -206,7 +208,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
   }
 
   const multipart = aborted
-    ? { aborted: 0, stopped: true }
+    ? { aborted: 0, stopped: true, listed: false }
     : await sweepMultipartUploads({
       objects, sessions, uploads, olderThanSeconds: uploads.multipartTtlSeconds, dryRun, signal, now, pageSize,
       fail: (key, error) => { failures.push({ key, message: error instanceof Error ? error.message : String(error) }) },
@@ -257,6 +259,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     copies_removed: copiesRemoved,
     tombstones_removed: tombstones,
     multipart_aborted: multipart.aborted,
+    multipart_uploads_listed: multipart.listed,
     event_marks_removed: eventMarks,
     errors: failures.length,
     failures: failures.slice(0, MAX_FAILURES_SHOWN),

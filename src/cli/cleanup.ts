@@ -1,6 +1,7 @@
 // `npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>] [--recount]`: deletes orphaned uploads, aborts stale multipart uploads, optionally recounts owners' file counts; prints a JSON summary.
 import { parseArgs } from 'node:util'
 import { repairOwnerCounts } from '../cleanup/count-repair.js'
+import { explainListedDays } from '../cleanup/listed-days.js'
 import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
 import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
 import { configuredConsumers } from '../events/consumers.js'
@@ -8,7 +9,7 @@ import { createJobStore } from '../events/job-store.js'
 import { createEventOutbox } from '../events/outbox.js'
 import { createConditionalWrites } from '../storage/conditional-writes.js'
 import { createSessionStore } from '../multipart/session-store.js'
-import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
+import { EMBEDDED_CREDENTIALS, openEmbeddedStore, type OpenedEmbeddedStore } from '../storage/embedded-s3.js'
 import { createRecordStore } from '../storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
 
@@ -54,9 +55,21 @@ if (olderThan <= config.uploads.urlExpiresSeconds) {
 }
 if (lookback < 1) fail('--lookback must be at least 1 s')
 
-// With no S3 configured in development, the store is the embedded one that `npm start` runs.
-const s3: Config['s3'] = usesEmbeddedStore(config)
-  ? { ...config.s3, endpoint: `http://127.0.0.1:${config.embedded.port}`, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS }
+// With no S3 configured in development, the store is the embedded one, which runs inside `npm start`: cleanup uses
+// that one when its port is taken, and starts it over the same directory itself when `npm start` is not running.
+let embedded: OpenedEmbeddedStore | undefined
+if (usesEmbeddedStore(config)) {
+  try {
+    embedded = await openEmbeddedStore({ bucket: config.s3.bucket, port: config.embedded.port, directory: config.embedded.dir })
+  } catch (error) {
+    fail(`The embedded S3 store could not be started on 127.0.0.1:${config.embedded.port} (EMBEDDED_S3_PORT): ${error instanceof Error ? error.message : String(error)}`)
+  }
+  process.stderr.write(embedded.startedHere
+    ? `The embedded S3 store runs inside \`npm start\`, which is not running: cleanup started it on ${embedded.endpoint} over ${config.embedded.dir} for this run. Set S3_ENDPOINT to clean a real store.\n`
+    : `Using the embedded S3 store that \`npm start\` runs on ${embedded.endpoint} (over ${config.embedded.dir}).\n`)
+}
+const s3: Config['s3'] = embedded !== undefined
+  ? { ...config.s3, endpoint: embedded.endpoint, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS }
   : config.s3
 const clients = createS3Clients(s3)
 try {
@@ -64,7 +77,8 @@ try {
   const conditional = createConditionalWrites(objects)
   // Events wait in the outbox for the servers' dispatchers; the CLI delivers none itself.
   const hasConsumers = configuredConsumers(config).length > 0
-  const summary = await sweepOrphans({
+  const now = Date.now()
+  const swept = await sweepOrphans({
     objects,
     records: createRecordStore(objects, conditional),
     events: { outbox: createEventOutbox({ wanted: () => hasConsumers }), jobs: createJobStore(objects, conditional), dedupeWindowSeconds: config.events.dedupeWindowSeconds },
@@ -73,15 +87,21 @@ try {
     olderThanSeconds: olderThan,
     lookbackSeconds: lookback,
     dryRun: values['dry-run'],
+    now: () => now,
   })
+  const summary = { ...swept, days_explained: explainListedDays({ days: swept.days, now, prefix: config.uploads.prefix, olderThanSeconds: olderThan, lookbackSeconds: lookback }) }
   const records = createRecordStore(objects)
   const counts = values.recount && !values['dry-run'] ? await repairOwnerCounts({ objects, records, quietMs: RECOUNT_QUIET_MS }) : undefined
   process.stdout.write(`${JSON.stringify(counts === undefined ? summary : { ...summary, counts }, null, 2)}\n`)
   if (summary.errors > 0 || (counts?.errors ?? 0) > 0) process.exitCode = 1
 } catch (error) {
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
-  process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}\n`)
+  const embeddedHint = embedded !== undefined && !embedded.startedHere
+    ? ` Something other than \`npm start\`'s embedded store may hold 127.0.0.1:${config.embedded.port}: stop it, or set EMBEDDED_S3_PORT to the port \`npm start\` uses.`
+    : ''
+  process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}${embeddedHint}\n`)
   process.exitCode = 1
 } finally {
   destroyS3Clients(clients)
+  await embedded?.close()
 }

@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { RateLimitedError } from '../errors.js'
+import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
+import { withGroups } from '../rate-limits/grouped-store.js'
 import { sharedCounterStore } from '../rate-limits/shared-counter-store.js'
 
 declare module 'fastify' {
@@ -33,17 +35,30 @@ export const ANONYMOUS_RATE_LIMIT: RateLimitOptions = Object.freeze({
   max: (request: FastifyRequest) => request.server.rateLimits.anonymousMax,
 })
 
+/** The budget that listings, records and download URLs share: one counter per owner across the three routes. */
+const FILE_READS = 'file-reads'
+
 /**
- * Reads (a listing is one S3 LIST and a record GET per file, a record or download URL one GET): READ_RATE_LIMIT_MAX per
- * READ_RATE_LIMIT_WINDOW per owner, each read route counted on its own, so that no owner makes S3 reads at will.
+ * Multipart reads (a listing is one S3 LIST and a GET per upload, a status a GET and a ListParts): READ_RATE_LIMIT_MAX
+ * per READ_RATE_LIMIT_WINDOW per owner, each route counted on its own, so that no owner makes S3 reads at will.
  */
 export const PER_OWNER_READ_RATE_LIMIT: RateLimitOptions = Object.freeze({
   max: (request: FastifyRequest) => request.server.rateLimits.readMax,
   timeWindow: (request: FastifyRequest) => request.server.rateLimits.readWindowSeconds * 1000,
 })
 
-/** Download URLs: a caller with a token spends the owner's read budget, one without the address's anonymous budget. */
+/**
+ * File reads (a listing is one S3 LIST and a record GET per file, a record one GET): one budget per owner, shared with
+ * download URLs, READ_RATE_LIMIT_MAX per READ_RATE_LIMIT_WINDOW whichever of the routes the reads go to.
+ */
+export const FILE_READ_RATE_LIMIT: RateLimitOptions = Object.freeze({ ...PER_OWNER_READ_RATE_LIMIT, groupId: FILE_READS })
+
+/**
+ * Download URLs: a caller with a token spends the owner's file-read budget (shared with listings and records), one
+ * without the address's anonymous budget.
+ */
 export const DOWNLOAD_RATE_LIMIT: RateLimitOptions = Object.freeze({
+  groupId: FILE_READS,
   max: (request: FastifyRequest) => request.owner !== '' ? request.server.rateLimits.readMax : request.server.rateLimits.anonymousMax,
   timeWindow: (request: FastifyRequest) => (request.owner !== '' ? request.server.rateLimits.readWindowSeconds : request.server.rateLimits.windowSeconds) * 1000,
 })
@@ -61,9 +76,10 @@ export default fp(async function rateLimit (app: FastifyInstance, { limits }: { 
     // Routes that need no token fall back to the client address.
     keyGenerator: (request) => request.owner !== '' ? `owner:${request.owner}` : `ip:${normalizeIP(request.ip, IPV6_SUBNET)}`,
     // With REDIS_URL every instance shares the counters (and counts alone while Redis is out); without it, per process.
-    ...(redis === null
-      ? { cache: LOCAL_KEYS }
-      : { store: sharedCounterStore(redis, `${redis.keyPrefix}rate-limit:`, LOCAL_KEYS) }),
+    // Either way routes with one groupId share one counter per key.
+    store: redis === null
+      ? withGroups(() => new LocalStore(false, false, LOCAL_KEYS))
+      : withGroups((options) => new (sharedCounterStore(redis, `${redis.keyPrefix}rate-limit:`, LOCAL_KEYS))(options)),
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
   })
 }, { name: 'rate-limit', dependencies: ['auth', 'redis'] })

@@ -1,7 +1,7 @@
 // The /files routes: HTTP only (schemas, auth, status codes); the upload service holds the rules.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { DOWNLOAD_RATE_LIMIT, PER_OWNER_RATE_LIMIT, PER_OWNER_READ_RATE_LIMIT } from '../plugins/rate-limit.js'
+import { DOWNLOAD_RATE_LIMIT, FILE_READ_RATE_LIMIT, PER_OWNER_RATE_LIMIT } from '../plugins/rate-limit.js'
 import { ErrorRef } from '../schemas/error-response.js'
 import { BEARER_SECURITY, COMMON_ERRORS, RecordRef } from '../schemas/route-common.js'
 import {
@@ -69,7 +69,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/files/download-urls', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'createDownloadUrls',
       summary: 'Get download URLs for many of my files at once',
@@ -85,7 +85,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'listFiles',
       summary: 'List my files, newest first',
@@ -101,7 +101,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/files/:id', {
-    config: { rateLimit: PER_OWNER_READ_RATE_LIMIT },
+    config: { rateLimit: FILE_READ_RATE_LIMIT },
     schema: {
       operationId: 'getFile',
       summary: 'Get one file record',

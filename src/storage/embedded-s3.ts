@@ -50,3 +50,21 @@ export async function startEmbeddedStore (options: { bucket: string, port: numbe
   const { port } = await server.run()
   return { endpoint: `http://127.0.0.1:${port}`, close: async () => { await server.close() } }
 }
+
+export interface OpenedEmbeddedStore extends EmbeddedStore {
+  /** True when this process started the store; false when it found one (the one `npm start` runs) on the port. */
+  readonly startedHere: boolean
+}
+
+/**
+ * For a command run beside `npm start` (cleanup): the embedded store runs inside `npm start`, so when its port is
+ * taken that is the store to use; when the port is free, the command starts the store over the same directory itself.
+ */
+export async function openEmbeddedStore (options: { bucket: string, port: number, directory: string }): Promise<OpenedEmbeddedStore> {
+  try {
+    return { ...await startEmbeddedStore({ ...options, corsOrigins: [] }), startedHere: true }
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error
+    return { endpoint: `http://127.0.0.1:${options.port}`, startedHere: false, close: async () => {} }
+  }
+}

@@ -61,3 +61,9 @@ export function isServerError (error: unknown): boolean {
 export function isInvalidRange (error: unknown): boolean {
   return s3Status(error) === 416 || (s3Status(error) !== undefined && named(error, 'InvalidRange'))
 }
+
+/** A call the store lacks (the embedded store, s3rver, has no ListMultipartUploads): 501, also inside a translated error. */
+export function isNotImplemented (error: unknown): boolean {
+  const answer = error instanceof Error && error.cause !== undefined ? error.cause : error
+  return s3Status(answer) === 501 || (s3Status(answer) !== undefined && named(answer, 'NotImplemented'))
+}

@@ -46,7 +46,7 @@ t.test('npm run cleanup deletes orphans past the age and no confirmed file; --dr
   const dry = await cleanup(['--dry-run'], env)
   t.equal(dry.code, 0, dry.stderr)
   const drySummary = JSON.parse(dry.stdout) as Record<string, unknown>
-  t.match(drySummary, { dry_run: true, older_than_seconds: 4, scanned: 3, deleted: 2, kept: 0, staging_removed: 1, errors: 0 }, 'the dry run finds the two orphans, and the confirmed file\'s spent upload')
+  t.match(drySummary, { dry_run: true, older_than_seconds: 4, scanned: 3, deleted: 2, kept: 0, staging_removed: 1, errors: 0, multipart_uploads_listed: true }, 'the dry run finds the two orphans, and the confirmed file\'s spent upload')
   t.same((await listKeys(s3, bucket)).sort(), before, 'and deletes nothing')
 
   const real = await cleanup([], env, true)

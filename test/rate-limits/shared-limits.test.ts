@@ -26,6 +26,18 @@ t.test('with REDIS_URL, one owner spreading RATE_LIMIT_MAX + 1 requests over thr
   t.equal(burst.filter((s) => s === 429).length, 3, 'and 3 are refused')
 })
 
+t.test('with REDIS_URL, listings, records and download URLs share one read budget per owner over the instances', async (t) => {
+  const redis = await startTestRedis(t)
+  const fleet = await startInstances(t, 3, { REDIS_URL: redis.url, READ_RATE_LIMIT_MAX: '4', READ_RATE_LIMIT_WINDOW: '1m' })
+  const id = await sharedFile(fleet.apps[0]!, 'alice')
+  const urls = ['/files', `/files/${id}`, `/files/download/${id}`, '/files?limit=1', `/files/${id}`]
+  const statuses: number[] = []
+  for (const [i, url] of urls.entries()) statuses.push((await fleet.inject(i, { method: 'GET', url, headers: bearer('alice') })).statusCode)
+  t.same(statuses, [200, 200, 200, 200, 429], `4 reads over three routes and three instances, then 429: ${statuses.join(' ')}`)
+  t.equal((await fleet.inject(1, { method: 'GET', url: `/files/download/${id}`, headers: bearer('alice') })).statusCode, 429, 'the download URL route is out of budget too')
+  t.equal((await fleet.inject(2, { method: 'GET', url: '/files', headers: bearer('bob') })).statusCode, 200, 'bob has his own budget')
+})
+
 t.test('without REDIS_URL each instance counts on its own (as documented)', async (t) => {
   const fleet = await startInstances(t, 3, { RATE_LIMIT_MAX: String(MAX), RATE_LIMIT_WINDOW: '1m' })
   const statuses: number[] = []
