@@ -69,6 +69,14 @@ const RENEWALS_PER_LEASE = 3
 const MAX_QUEUED = 10_000
 /** Outbox keys looked at per poll at most. */
 const MAX_PER_POLL = 5_000
+/**
+ * Events delivered unclaimed are removed together, in one DeleteObjects at most this long after the first of a batch
+ * (instead of one DELETE each). Far below any allowed grace, so the poll does not meet them first; if a batch fails,
+ * its events stay in the outbox with their marks, and the poll finishes them without delivering them again.
+ */
+const REMOVAL_BATCH_MS = 200
+/** S3's limit on one DeleteObjects. */
+const REMOVAL_BATCH_MAX = 1000
 /** The longest Retry-After honoured: one day. */
 const MAX_RETRY_AFTER_MS = 86_400_000
 
@@ -87,6 +95,10 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   const queue: Array<{ eventId: string, event: FileEvent, fresh: boolean }> = []
   const inFlight = new Set<Promise<void>>()
   let active = 0
+  /** Delivered events waiting for their batched removal, and those in a removal under way. */
+  const toRemove = new Set<string>()
+  const removing = new Set<string>()
+  let removalTimer: NodeJS.Timeout | undefined
   let timer: NodeJS.Timeout | undefined
   let polling: Promise<void> | undefined
 
@@ -189,11 +201,54 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     }
   }
 
+  /** Removes the events waiting for it, up to one DeleteObjects' worth, and waits for that. */
+  async function flushRemovals (): Promise<void> {
+    clearTimeout(removalTimer)
+    removalTimer = undefined
+    const batch = [...toRemove].slice(0, REMOVAL_BATCH_MAX)
+    if (batch.length === 0) return
+    for (const id of batch) {
+      toRemove.delete(id)
+      removing.add(id)
+    }
+    try {
+      const failed = await jobs.removeEvents(batch)
+      if (failed.length > 0) log.warn({ eventIds: failed.slice(0, 10), failed: failed.length }, 'delivered events could not be removed; the outbox poll finishes them')
+    } catch (error) {
+      log.warn({ err: error, events: batch.length }, 'removing delivered events failed; the outbox poll finishes them')
+    } finally {
+      for (const id of batch) removing.delete(id)
+    }
+    if (toRemove.size > 0) scheduleRemovals()
+  }
+
+  function track (promise: Promise<void>): void {
+    inFlight.add(promise)
+    void promise.finally(() => inFlight.delete(promise))
+  }
+
+  function scheduleRemovals (): void {
+    if (toRemove.size >= REMOVAL_BATCH_MAX) {
+      track(flushRemovals())
+      return
+    }
+    if (removalTimer !== undefined) return
+    removalTimer = setTimeout(() => track(flushRemovals()), REMOVAL_BATCH_MS)
+    removalTimer.unref()
+  }
+
+  /** A delivered event (every consumer marked it) to remove in the next batch. */
+  function removeLater (eventId: string): void {
+    toRemove.add(eventId)
+    scheduleRemovals()
+  }
+
   /**
    * A fresh event of this process's own change, delivered without a claim: no other process has seen it, and every poll
    * leaves it alone until it is EVENTS_GRACE old, so while each consumer's attempt is bounded to end (with a margin)
    * before then, nobody else can be working on it. Two S3 calls per event instead of six: no state is read, written
-   * or removed, and no mark looked for; only the mark and the event's removal. False when not so (a consumer without
+   * or removed, and no mark looked for; only the mark, and the event's removal, batched with other delivered events'
+   * (one DeleteObjects every REMOVAL_BATCH_MS). False when not so (a consumer without
    * a bound, or too little of the grace left): then the event is claimed as usual.
    */
   async function deliverUnclaimed (event: FileEvent): Promise<boolean> {
@@ -208,7 +263,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     const progress: Record<string, ConsumerProgress> = {}
     for (const [name, outcome] of outcomes) if (outcome !== 'done') progress[name] = outcome
     if (done.length === wanted.length) {
-      await jobs.removeEvent(event.id)
+      removeLater(event.id)
       return true
     }
     // A retry is due: from now on the event is claimed like any other, starting from this progress (create-only: should a
@@ -220,7 +275,8 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
 
   /** Claims an event (when it is due and free), runs its due consumers, and records or finishes it. */
   async function work (eventId: string, known: FileEvent | undefined, fresh = false): Promise<void> {
-    if (working.has(eventId)) return
+    // Delivered, and about to be removed: nothing to do (should the removal fail, a later poll finishes it).
+    if (working.has(eventId) || toRemove.has(eventId) || removing.has(eventId)) return
     working.add(eventId)
     try {
       if (fresh && known !== undefined && await deliverUnclaimed(known)) return
@@ -381,13 +437,15 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
       await work(eventId, event)
     },
     get busy () {
-      return queue.length + active
+      return queue.length + active + toRemove.size + removing.size
     },
     async close () {
       closing.abort()
       clearTimeout(timer)
       queue.length = 0
       await Promise.allSettled([...inFlight, polling])
+      // Delivered events still waiting for their removal are removed now (the poll would finish them anyway).
+      while (toRemove.size > 0) await flushRemovals()
     },
   }
 }

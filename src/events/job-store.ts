@@ -63,6 +63,11 @@ export interface JobStore {
   putState (eventId: string, state: JobState): Promise<void>
   /** Removes an event that never had a state (one its writer delivered unclaimed). */
   removeEvent (eventId: string): Promise<void>
+  /**
+   * Removes up to 1,000 events that never had a state in one request (S3 DeleteObjects); the ids S3 could not remove
+   * (they stay in the outbox, where the poll finds them, sees their marks and finishes them).
+   */
+  removeEvents (eventIds: readonly string[]): Promise<string[]>
   /** Removes a finished event: its state first, then the event (a crash between leaves an event whose marks say it is done). */
   finish (eventId: string): Promise<void>
   isSeen (consumer: string, eventId: string): Promise<boolean>
@@ -136,6 +141,11 @@ export function createJobStore (objects: ObjectStore, conditional: ConditionalWr
     },
     async removeEvent (eventId) {
       await objects.delete(outboxKeyFor(eventId))
+    },
+    async removeEvents (eventIds) {
+      const byKey = new Map(eventIds.map((id) => [outboxKeyFor(id), id]))
+      const failed = await objects.deleteMany([...byKey.keys()])
+      return failed.flatMap((key) => byKey.get(key) ?? [])
     },
     async finish (eventId) {
       await objects.delete(stateKeyFor(eventId))

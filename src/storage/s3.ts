@@ -1,7 +1,7 @@
 // The S3 module: builds the clients once, and is the one place SDK errors become filegate's errors.
 import { Readable } from 'node:stream'
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand,
   PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3'
@@ -93,6 +93,11 @@ export interface ObjectStore {
    */
   copy (source: string, target: string): Promise<{ readonly etag: string } | undefined>
   delete (key: string): Promise<void>
+  /**
+   * Deletes up to 1,000 objects in one request (S3 DeleteObjects, quiet mode); the keys S3 reported it could not delete
+   * (a key already gone counts as deleted). Throws when the request itself fails.
+   */
+  deleteMany (keys: readonly string[]): Promise<string[]>
   /**
    * The object's bytes as a stream, for long reads (scans): the deadline covers the answer's start, then the socket
    * timeout (S3_TIMEOUT_MS of silence) bounds the body. Undefined when there is no object.
@@ -255,6 +260,18 @@ function createSdkObjectStore (clients: S3Clients): ObjectStore {
       } catch (error) {
         if (isNotFound(error)) return
         fail(error)
+      }
+    },
+    async deleteMany (keys) {
+      if (keys.length === 0) return []
+      if (keys.length > 1000) throw new RangeError('DeleteObjects takes at most 1000 keys')
+      try {
+        const out = await client.send(new DeleteObjectsCommand({
+          Bucket: bucket, Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true },
+        }), options())
+        return (out.Errors ?? []).flatMap((e) => e.Key === undefined || e.Code === 'NoSuchKey' ? [] : [e.Key])
+      } catch (error) {
+        return fail(error)
       }
     },
     async list (prefix, { maxKeys, continuationToken, startAfter }) {

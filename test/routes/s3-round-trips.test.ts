@@ -96,9 +96,9 @@ t.test('round trips to S3 per request', async (t) => {
 })
 
 /** The dispatcher's own calls (its outbox poll, claims, marks, removing a delivered event), which run beside a request, not in it. */
-const isDispatcherCall = (c: S3Call): boolean => c.command === 'ListObjectsV2Command' || c.key.startsWith(STATE_PREFIX) || c.key.startsWith(SEEN_PREFIX) || (c.command === 'DeleteObjectCommand' && c.key.startsWith(OUTBOX_PREFIX))
+const isDispatcherCall = (c: S3Call): boolean => c.command === 'ListObjectsV2Command' || c.key.startsWith(STATE_PREFIX) || c.key.startsWith(SEEN_PREFIX) || (c.command === 'DeleteObjectCommand' && c.key.startsWith(OUTBOX_PREFIX)) || c.command === 'DeleteObjectsCommand'
 
-t.test('with webhooks on: the event is one more write in the same round trip, and its delivery costs two S3 calls', async (t) => {
+t.test('with webhooks on: the event is one more write in the same round trip, and its delivery costs the mark and a share of a batched removal', async (t) => {
   const receiver = await startReceiver(t)
   const { app, config, bucket } = await buildTestApp(t, { ...EVENTS_ENV, WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET })
   const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
@@ -129,7 +129,7 @@ t.test('with webhooks on: the event is one more write in the same round trip, an
   // Delivery of a fresh event by the process that wrote it: no claim, only the consumer's mark and the event's removal.
   const deliveryCalls = s3.calls.filter(isDispatcherCall).filter((c) => c.key.includes(upload.id))
   t.same(deliveryCalls.map((c) => `${c.command} ${c.key.startsWith(SEEN_PREFIX) ? 'mark' : c.key.startsWith(OUTBOX_PREFIX) ? 'event' : c.key}`),
-    ['PutObjectCommand mark', 'DeleteObjectCommand event'], 'the writer delivers its fresh event with two S3 calls: the mark, then the event removed')
+    ['PutObjectCommand mark', 'DeleteObjectsCommand event'], 'the writer delivers its fresh event with the mark, then the event removed in a batched DeleteObjects')
 
   const patchCalls = await s3.during(async () => {
     t.equal((await app.inject({ method: 'PATCH', url: `/files/${upload.id}`, headers: bearer('bob'), payload: { is_public: true } })).statusCode, 200)

@@ -44,8 +44,10 @@ export function countS3Calls (app: FastifyInstance, endpoint: string, bucket: st
     unsubscribe('undici:request:error', onEnd)
   })
   app.storage.clients.internal.middlewareStack.add((next, context) => async (args) => {
-    const input = args.input as { Key?: unknown }
-    const call: S3Call = { command: context.commandName ?? '?', key: typeof input.Key === 'string' ? input.Key : '', start: performance.now(), end: Number.POSITIVE_INFINITY }
+    const input = args.input as { Key?: unknown, Delete?: { Objects?: Array<{ Key?: unknown }> } }
+    // A DeleteObjects is named by its keys, space-separated.
+    const key = typeof input.Key === 'string' ? input.Key : (input.Delete?.Objects ?? []).map((o) => String(o.Key)).join(' ')
+    const call: S3Call = { command: context.commandName ?? '?', key, start: performance.now(), end: Number.POSITIVE_INFINITY }
     calls.push(call)
     try {
       return await next(args)
