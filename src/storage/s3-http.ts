@@ -150,7 +150,12 @@ export function createS3Http ({ client, bucket, timeoutMs }: { client: S3Client,
       origin: url.origin, path: signed.path, method: 'GET', headers: signed.headers, signal, highWaterMark: STREAM_HIGH_WATER_MARK, bodyTimeout: timeoutMs,
     })
     const headers = headersOf(res.headers)
-    if (res.statusCode < 300) return { status: res.statusCode, headers, body: res.body, error: undefined }
+    if (res.statusCode < 300) {
+      // undici's body emits an error when it is destroyed before its end (a scan that stops early: clamd away, its size
+      // limit): a reader iterating it still gets the error, but one that only destroys it must not crash the process.
+      res.body.on('error', () => undefined)
+      return { status: res.statusCode, headers, body: res.body, error: undefined }
+    }
     const body = Buffer.from(await res.body.arrayBuffer())
     return { status: res.statusCode, headers, body, error: parseErrorBody(res.statusCode, body.toString('utf8')) }
   }
