@@ -31,14 +31,27 @@ const BASE64_JSON = /(?<![A-Za-z0-9+/_-])eyJ[A-Za-z0-9+/_-]{30,}={0,2}/g
  * access key 16 characters or more), so a word in prose after "signature:" is not one.
  */
 const SIGNED_PARAMETER = /(?<![\w-])(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|SignatureProvided|Signature|AWSAccessKeyId|Credential|Policy)((?:\\{0,8}["'])?[ \t]{0,8}[:=][ \t]{0,8}(?:\\{0,8}["'])?)[A-Za-z0-9+/=_.%~-]{16,}/gi
+/** An AWS access key id (long-term AKIA, temporary ASIA), which the SDK's own credential chain may supply unseen by the config. */
+const ACCESS_KEY_ID = /(?<![A-Za-z0-9])A[SK]IA[A-Z0-9]{16}(?![A-Za-z0-9])/g
 /** Multi-line strings S3 returns with a signature error, whole. */
 const SIGNING_DETAIL = /("(?:StringToSign|CanonicalRequest|StringToSignBytes|CanonicalRequestBytes)"[ \t]{0,8}:[ \t]{0,8})"(?:[^"\\]|\\.)*"/g
 
+/*
+ * The patterns find what could be a secret; these say whether it is one, so that prose passes through (issue 15).
+ * Each looks at one match only, so the scrub stays linear.
+ */
+/** A JWT's header is a JSON object: `{"`, `{ "` or `{\n "` once decoded; `eyewitness.eyesight.eyelid` decodes to `{'…`. */
+const isJwt = (match: string): boolean => /^\{\s*"/.test(Buffer.from(match.slice(0, match.indexOf('.')), 'base64url').toString('latin1'))
+/** Signatures (hex), policies and tokens (base64) and credentials (key/date/…) all hold a digit; `expired-and-not-renewed` does not. */
+const hasDigit = (value: string): boolean => /[0-9]/.test(value)
+/** `Bearer token required`: a short lowercase word after Bearer is English, not a credential. */
+const isWord = (value: string): boolean => /^[a-z]{1,16}$/.test(value)
+
 /**
  * What every pattern above needs somewhere in a line (each starts with `e` then `w` or `y`, or holds one of these
- * names): a line without any is left as it is after one scan instead of five, which is most request lines.
+ * names): a line without any is left as it is after one scan instead of six, which is most request lines.
  */
-const MAY_HOLD_SECRET = /\be[wy]|bearer|signature|credential|security-token|awsaccesskeyid|policy|stringtosign|canonicalrequest/i
+const MAY_HOLD_SECRET = /\be[wy]|bearer|signature|credential|security-token|awsaccesskeyid|policy|stringtosign|canonicalrequest|a[sk]ia/i
 
 /**
  * Returns pino's streamWrite hook: every log line, already JSON, with secrets replaced by `[redacted]`. The `secrets`
@@ -57,9 +70,10 @@ export function createLogScrubber (secrets: ReadonlyArray<string | undefined>): 
     if (!MAY_HOLD_SECRET.test(out)) return out
     return out
       .replace(SIGNING_DETAIL, `$1"${REDACTED}"`)
-      .replace(BEARER, `$1${REDACTED}`)
-      .replace(JWT, REDACTED)
-      .replace(SIGNED_PARAMETER, `$1$2${REDACTED}`)
+      .replace(BEARER, (match, bearer: string) => isWord(match.slice(bearer.length)) ? match : `${bearer}${REDACTED}`)
+      .replace(JWT, (match) => isJwt(match) ? REDACTED : match)
+      .replace(SIGNED_PARAMETER, (match, name: string, separator: string) => hasDigit(match.slice(name.length + separator.length)) ? `${name}${separator}${REDACTED}` : match)
       .replace(BASE64_JSON, REDACTED)
+      .replace(ACCESS_KEY_ID, REDACTED)
   }
 }

@@ -21,3 +21,11 @@ export function nodeVersionNotice (version: string): string | undefined {
 export function quietAwsSdkNodeWarning (env: NodeJS.ProcessEnv): void {
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 }
+
+/** For the commands (cleanup, events, openapi): the notice on stderr, once, in place of the AWS SDK's warning. */
+export function announceNodeVersionToStderr (): void {
+  const notice = nodeVersionNotice(process.version)
+  if (notice === undefined) return
+  process.stderr.write(`${notice}\n`)
+  quietAwsSdkNodeWarning(process.env)
+}

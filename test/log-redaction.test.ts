@@ -24,7 +24,18 @@ const lines: Record<string, unknown> = {
   'an S3 signature error': { err: { name: 'SignatureDoesNotMatch', AWSAccessKeyId: ACCESS_KEY, SignatureProvided: SIGNATURE, StringToSign: `AWS4-HMAC-SHA256\n20300101T000000Z\n${SIGNATURE}`, CanonicalRequest: `GET\n/\nX-Amz-Credential=${ACCESS_KEY}\nhost:x` } },
   'the secret key itself': { msg: `config ${SECRET}`, nested: { secretAccessKey: SECRET } },
   'the secret key URL-encoded': { url: `/x?k=${encodeURIComponent(SECRET)}` },
+  'a SigV2 presigned URL': { location: `http://s3.local/b/k?AWSAccessKeyId=${ACCESS_KEY}&Expires=1893456000&Signature=${encodeURIComponent('Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5+/=')}` },
+  'prose around a token and a signature': { msg: `The signature: size and type limits hold; the token ${jwt} came with X-Amz-Signature=${SIGNATURE}` },
 }
+
+/** An access key id of credentials the SDK found itself (a role, a profile): no literal to replace, only its shape. */
+const FOREIGN_KEY_ID = 'ASIAJEXAMPLEXEG2JICE'
+t.test('an access key id the config does not hold', (t) => {
+  const out = scrub(`${JSON.stringify({ msg: `credentials ${FOREIGN_KEY_ID} expired`, err: { message: `The AWS Access Key Id ${FOREIGN_KEY_ID.replace('ASIA', 'AKIA')} does not exist` } })}\n`)
+  t.notMatch(out, /A[SK]IAJEXAMPLEXEG2JIC/)
+  t.match(out, /credentials \[redacted\] expired/)
+  t.end()
+})
 
 for (const [name, object] of Object.entries(lines)) {
   t.test(name, (t) => {
@@ -60,6 +71,34 @@ t.test('prose and ids that merely look like secrets are left alone', (t) => {
   t.end()
 })
 
+// Issue 15, item 7: words that sit near secrets in English ("signature:", "size", "token", "secret", "policy",
+// "credential", "Bearer") are not secrets; only a value shaped like one (digits in a signature, a JWT's JSON header) is.
+t.test('ordinary English about signatures, sizes, tokens and secrets passes through unchanged', (t) => {
+  const sentences = [
+    'It enforces NO upload policy and checks no signature: size and type limits are enforced only by filegate\'s confirm.',
+    'Signature: verification-failed-because-the-clock-is-skewed',
+    'The signature:mismatch-between-computed-and-provided happened twice',
+    'reason: Signature=expired-and-was-not-renewed-in-time',
+    'policy: content-length-range exceeded by the upload; size over the limit',
+    'Policy = upload-policy-with-size-and-type-limits',
+    'credential: not-configured-in-environment',
+    'Credential=expired-credentials-please-renew',
+    'the token was missing; a secret must be set; size 1024; key uploads/x',
+    'Set JWT_SECRET to a long random string (32 characters or more); the token expired',
+    'Bearer token required',
+    'Authorization header missing: send Authorization: Bearer <token>',
+    'X-Amz-Signature header missing from request',
+    'eyeball every eyelash: eyewitness.eyesight.eyelid',
+    'a secret_key value of at least 32 characters is needed; tokens are signed with HS256',
+    'Asia-Pacific buckets: the size of a policy document is at most 20 KiB',
+  ]
+  for (const msg of sentences) {
+    const line = `${JSON.stringify({ level: 40, msg })}\n`
+    t.equal(scrub(line), line, msg)
+  }
+  t.end()
+})
+
 /** The best of five runs, in milliseconds: the least disturbed by whatever else the machine is doing. */
 function bestOfFive (line: string): number {
   let best = Number.POSITIVE_INFINITY
@@ -84,6 +123,7 @@ const ADVERSARIAL: Readonly<Record<string, readonly string[]>> = {
   BASE64_JSON: ['eyJ', 'eyJ+', 'eyJ/', 'eyJ-', 'eyJA=', 'eyJ' + 'A'.repeat(28) + '!'],
   SIGNED_PARAMETER: ['Signature=', 'Signature:', 'Signature\\', 'Signature\\"', 'X-Amz-Signature=a', 'Policy=' + 'A'.repeat(15) + '!', 'Credential  =  ', 'Signature' + ' '.repeat(40)],
   SIGNING_DETAIL: ['"StringToSign":"', '"StringToSign":"\\', '"CanonicalRequest":  "a', '"StringToSign"' + ' '.repeat(20)],
+  ACCESS_KEY_ID: ['AKIA', 'ASIA', 'AKIA' + 'A'.repeat(15), 'AKIA' + 'A'.repeat(17), 'AKIAA'],
 }
 
 for (const [pattern, units] of Object.entries(ADVERSARIAL)) {
@@ -97,7 +137,7 @@ for (const [pattern, units] of Object.entries(ADVERSARIAL)) {
 }
 
 t.test('random 16 KiB mixtures of every pattern\'s pieces are scrubbed in linear time', (t) => {
-  const pieces = ['e', 'ey', 'ew', 'eyJ', 'A', '0', '-', '_', '.', '=', '+', '/', '%', '"', '\\', ' ', '\t', ':', 'Bearer', 'Signature', 'Policy', 'Credential', '"StringToSign"']
+  const pieces = ['e', 'ey', 'ew', 'eyJ', 'A', '0', '-', '_', '.', '=', '+', '/', '%', '"', '\\', ' ', '\t', ':', 'Bearer', 'Signature', 'Policy', 'Credential', '"StringToSign"', 'AKIA', 'ASIA']
   fc.assert(fc.property(fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 8 }), (unit) => {
     const ms = bestOfFive(lineOf(unit.join('')))
     if (ms >= BUDGET_MS) throw new Error(`${JSON.stringify(unit.join(''))} × 16 KiB took ${ms.toFixed(2)} ms`)

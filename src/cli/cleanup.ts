@@ -3,15 +3,18 @@ import { parseArgs } from 'node:util'
 import { repairOwnerCounts } from '../cleanup/count-repair.js'
 import { explainListedDays } from '../cleanup/listed-days.js'
 import { sweepOrphans } from '../cleanup/orphan-sweeper.js'
-import { ConfigError, loadConfig, parseDurationSeconds, usesEmbeddedStore, type Config } from '../config.js'
+import { ConfigError, loadConfig, parseDurationSeconds, type Config } from '../config.js'
+import { announceNodeVersionToStderr } from '../node-version.js'
 import { configuredConsumers } from '../events/consumers.js'
 import { createJobStore } from '../events/job-store.js'
 import { createEventOutbox } from '../events/outbox.js'
 import { createConditionalWrites } from '../storage/conditional-writes.js'
 import { createSessionStore } from '../multipart/session-store.js'
-import { EMBEDDED_CREDENTIALS, openEmbeddedStore, type OpenedEmbeddedStore } from '../storage/embedded-s3.js'
 import { createRecordStore } from '../storage/record-store.js'
 import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
+import { openCommandStore } from './command-store.js'
+
+announceNodeVersionToStderr()
 
 const USAGE = 'Usage: npm run cleanup -- [--dry-run] [--older-than <duration>] [--lookback <duration>] [--recount]'
 /** A count changed this recently may have a confirm or DELETE in flight: the recount leaves it for the next run. */
@@ -55,23 +58,9 @@ if (olderThan <= config.uploads.urlExpiresSeconds) {
 }
 if (lookback < 1) fail('--lookback must be at least 1 s')
 
-// With no S3 configured in development, the store is the embedded one, which runs inside `npm start`: cleanup uses
-// that one when its port is taken, and starts it over the same directory itself when `npm start` is not running.
-let embedded: OpenedEmbeddedStore | undefined
-if (usesEmbeddedStore(config)) {
-  try {
-    embedded = await openEmbeddedStore({ bucket: config.s3.bucket, port: config.embedded.port, directory: config.embedded.dir })
-  } catch (error) {
-    fail(`The embedded S3 store could not be started on 127.0.0.1:${config.embedded.port} (EMBEDDED_S3_PORT): ${error instanceof Error ? error.message : String(error)}`)
-  }
-  process.stderr.write(embedded.startedHere
-    ? `The embedded S3 store runs inside \`npm start\`, which is not running: cleanup started it on ${embedded.endpoint} over ${config.embedded.dir} for this run. Set S3_ENDPOINT to clean a real store.\n`
-    : `Using the embedded S3 store that \`npm start\` runs on ${embedded.endpoint} (over ${config.embedded.dir}).\n`)
-}
-const s3: Config['s3'] = embedded !== undefined
-  ? { ...config.s3, endpoint: embedded.endpoint, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS }
-  : config.s3
-const clients = createS3Clients(s3)
+// With no S3 configured in development, the embedded store, which runs inside `npm start` (or is started for this run).
+const store = await openCommandStore(config, 'cleanup', fail)
+const clients = createS3Clients(store.s3)
 try {
   const objects = createObjectStore(clients)
   const conditional = createConditionalWrites(objects)
@@ -96,12 +85,9 @@ try {
   if (summary.errors > 0 || (counts?.errors ?? 0) > 0) process.exitCode = 1
 } catch (error) {
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ''
-  const embeddedHint = embedded !== undefined && !embedded.startedHere
-    ? ` Something other than \`npm start\`'s embedded store may hold 127.0.0.1:${config.embedded.port}: stop it, or set EMBEDDED_S3_PORT to the port \`npm start\` uses.`
-    : ''
-  process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}${embeddedHint}\n`)
+  process.stderr.write(`cleanup failed: ${error instanceof Error ? error.message : String(error)}${cause}${store.hint}\n`)
   process.exitCode = 1
 } finally {
   destroyS3Clients(clients)
-  await embedded?.close()
+  await store.close()
 }

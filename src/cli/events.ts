@@ -1,12 +1,15 @@
 // `npm run events -- list-dead [--consumer <name>]` prints dead letters; `npm run events -- replay-dead [--consumer <name>] [--id <event id>]` sends them again.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig, usesEmbeddedStore, type Config } from '../config.js'
+import { ConfigError, loadConfig, type Config } from '../config.js'
+import { announceNodeVersionToStderr } from '../node-version.js'
 import { configuredConsumers } from '../events/consumers.js'
 import { createJobRunner } from '../events/job-runner.js'
 import { createJobStore } from '../events/job-store.js'
-import { EMBEDDED_CREDENTIALS } from '../storage/embedded-s3.js'
 import { createConditionalWrites } from '../storage/conditional-writes.js'
 import { createObjectStore, createS3Clients, destroyS3Clients } from '../storage/s3.js'
+import { openCommandStore } from './command-store.js'
+
+announceNodeVersionToStderr()
 
 const USAGE = 'Usage: npm run events -- list-dead [--consumer <name>] | replay-dead [--consumer <name>] [--id <event id>]'
 
@@ -32,10 +35,9 @@ try {
   fail(error instanceof ConfigError ? error.message : String(error))
 }
 
-const s3: Config['s3'] = usesEmbeddedStore(config)
-  ? { ...config.s3, endpoint: `http://127.0.0.1:${config.embedded.port}`, forcePathStyle: true, credentials: config.s3.credentials ?? EMBEDDED_CREDENTIALS }
-  : config.s3
-const clients = createS3Clients(s3)
+// With no S3 configured in development, the embedded store, which runs inside `npm start` (or is started for this run).
+const store = await openCommandStore(config, 'events', fail)
+const clients = createS3Clients(store.s3)
 const log = {
   info: () => undefined,
   warn: (object: object, message: string) => { process.stderr.write(`${message} ${JSON.stringify(object)}\n`) },
@@ -73,8 +75,9 @@ try {
     if (requeued > 0) process.stderr.write('events not delivered at once stay in the outbox: the running dispatchers retry them on the schedule\n')
   }
 } catch (error) {
-  process.stderr.write(`events failed: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(`events failed: ${error instanceof Error ? error.message : String(error)}${store.hint}\n`)
   process.exitCode = 1
 } finally {
   destroyS3Clients(clients)
+  await store.close()
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
+import { announceNodeVersionToStderr } from '../node-version.js'
 
 export const OPENAPI_FILE = new URL('../../openapi/openapi.json', import.meta.url)
 
@@ -19,6 +20,7 @@ export async function renderOpenApi (): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  announceNodeVersionToStderr()
   const rendered = await renderOpenApi()
   if (process.argv.includes('--check')) {
     const committed = await readFile(OPENAPI_FILE, 'utf8').catch(() => '')

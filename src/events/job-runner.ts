@@ -56,6 +56,12 @@ export interface JobRunner {
 
 /** A claim is released only this long before its lease ends; later, another dispatcher may hold it already. */
 const LEASE_MARGIN_MS = 2_000
+/**
+ * A claim is renewed this often (as a share of the lease) while its consumers run, so a job longer than the lease (a
+ * scan of a large file) is not taken over and run a second time by another dispatcher; a dispatcher that dies stops
+ * renewing, and its claim ends at most one lease after its last renewal.
+ */
+const RENEWALS_PER_LEASE = 3
 /** Events the fast path keeps in memory at most; beyond that the poll finds them. */
 const MAX_QUEUED = 10_000
 /** Outbox keys looked at per poll at most. */
@@ -98,6 +104,54 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   function wantedBy (eventId: string): Consumer[] {
     const type = typeOfEvent(eventId)
     return type === undefined ? [] : consumers.filter((c) => c.types.includes(type))
+  }
+
+  /**
+   * Keeps this dispatcher's claim on an event while its consumers run: every lease / RENEWALS_PER_LEASE, the state is
+   * read and, if this dispatcher still holds it, written again with a new end, conditionally on the state read (so a
+   * dispatcher that took the event over meanwhile is never overwritten). `until` is the claim's end as last written.
+   */
+  function keepClaim (eventId: string, firstUntil: number): { readonly until: () => number, stop (): Promise<void> } {
+    let until = firstUntil
+    let stopped = false
+    let renewing: Promise<void> | undefined
+    let timer: NodeJS.Timeout | undefined
+    const renew = async (): Promise<void> => {
+      try {
+        const read = await jobs.readState(eventId)
+        if (stopped) return
+        if (read === undefined || read.state.holder !== holder) {
+          log.warn({ eventId }, 'the claim on an event was lost while its consumers ran; another dispatcher may run it again')
+          stopped = true
+          return
+        }
+        const next = now() + leaseMs
+        if (await jobs.takeState(eventId, { ...read.state, until: next }, read.etag)) until = next
+      } catch (error) {
+        // The next renewal tries again; the claim holds until `until` meanwhile.
+        if (!closing.signal.aborted) log.warn({ err: error, eventId }, 'renewing the claim on an event failed')
+      }
+    }
+    const schedule = (): void => {
+      if (stopped) return
+      timer = setTimeout(() => {
+        renewing = renew().finally(() => {
+          renewing = undefined
+          schedule()
+        })
+      }, Math.max(1, Math.floor(leaseMs / RENEWALS_PER_LEASE)))
+      timer.unref()
+    }
+    schedule()
+    return {
+      until: () => until,
+      async stop () {
+        stopped = true
+        clearTimeout(timer)
+        // A renewal under way finishes before the state is released or removed, so it cannot write the claim back after.
+        await renewing
+      },
+    }
   }
 
   /** One consumer's attempt at an event; returns its progress, or 'done'. */
@@ -170,7 +224,13 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
         return
       }
       const due = pending.filter((c) => (state.consumers[c.name]?.next_at ?? 0) <= start)
-      const outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name])] as const))
+      const claim = keepClaim(eventId, until)
+      let outcomes: ReadonlyArray<readonly [string, ConsumerProgress | 'done']>
+      try {
+        outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name])] as const))
+      } finally {
+        await claim.stop()
+      }
       const done = [...state.done]
       const progress: Record<string, ConsumerProgress> = { ...state.consumers }
       for (const [name, outcome] of outcomes) {
@@ -187,7 +247,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
         return
       }
       // Past the lease another dispatcher may hold the event: leave the state to it (finished consumers are marked).
-      if (now() < until - LEASE_MARGIN_MS) await jobs.putState(eventId, { holder: null, until: 0, done, consumers: progress })
+      if (now() < claim.until() - LEASE_MARGIN_MS) await jobs.putState(eventId, { holder: null, until: 0, done, consumers: progress })
       notBefore.set(eventId, Math.min(...Object.values(progress).map((p) => p.next_at)))
     } catch (error) {
       if (!closing.signal.aborted) log.error({ err: error, eventId }, 'working on an event failed; the outbox poll tries again')

@@ -1,12 +1,17 @@
 // The Prometheus metrics of one filegate process: request and S3 latency histograms, business counters, Node's defaults.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Seconds; from a fast in-process answer (a grant is signed in well under 1 ms) to an S3 call near its timeout. */
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const S3_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** Seconds from a change to its job's end: a fast path well under a second, a poll's few seconds, retries over hours. */
+const JOB_LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 86400]
 
 /** How an S3 call ended: answered (found or not), timed out (STORAGE_TIMEOUT), or failed otherwise. */
 export type S3Outcome = 'ok' | 'timeout' | 'error'
+
+/** How one attempt of a pipeline job (a consumer on an outbox event) ended: see RunnerObserver. */
+export type JobOutcome = 'done' | 'retried' | 'dead' | 'dropped'
 
 /** What a confirm (POST or multipart complete) ended as, from its status. */
 export type ConfirmOutcome = 'created' | 'repeated' | 'recorded' | 'rejected' | 'not_found' | 'refused' | 'error'
@@ -22,6 +27,14 @@ export interface Metrics {
   readonly downloadUrls: Counter
   readonly deletes: Counter
   readonly rateLimited: Counter<'route'>
+  /** One job attempt's end, by consumer (webhook-<hash>, clamav-scan, variants); `lagSeconds` for a finished one. */
+  observeJob (consumer: string, outcome: JobOutcome, lagSeconds?: number): void
+  readonly scans: Counter<'verdict'>
+  readonly variants: Counter<'outcome'>
+  /** Rate-limit checks this process decided alone because Redis did not answer (REDIS_URL). */
+  readonly rateLimitFallbacks: Counter
+  /** Reports whether Redis is connected, read at each scrape (REDIS_URL). */
+  watchRedis (connected: () => boolean): void
   /** The Prometheus text of every metric. */
   scrape (): Promise<string>
 }
@@ -43,6 +56,20 @@ export function createMetrics (): Metrics {
     help: 'Time of one S3 operation (retries included), by operation and outcome (ok, timeout, error)',
     labelNames: ['operation', 'outcome'] as const,
     buckets: S3_BUCKETS,
+    registers: [registry],
+  })
+
+  const jobs = new Counter({
+    name: 'filegate_jobs_total',
+    help: 'Pipeline job attempts by consumer (webhook-<hash of the URL>, clamav-scan, variants) and outcome: done (for a webhook, delivered), retried, dead (attempts exhausted, dead-lettered), dropped (done before)',
+    labelNames: ['consumer', 'outcome'] as const,
+    registers: [registry],
+  })
+  const jobLag = new Histogram({
+    name: 'filegate_job_lag_seconds',
+    help: 'Time from a change to the end of the job that finished it (a webhook delivered, a scan recorded), retries included, by consumer',
+    labelNames: ['consumer'] as const,
+    buckets: JOB_LAG_BUCKETS,
     registers: [registry],
   })
 
@@ -75,6 +102,22 @@ export function createMetrics (): Metrics {
     downloadUrls: new Counter({ name: 'filegate_download_urls_total', help: 'Download URLs signed (one per file, batch requests included)', registers: [registry] }),
     deletes: new Counter({ name: 'filegate_deletes_total', help: 'Files deleted', registers: [registry] }),
     rateLimited: new Counter({ name: 'filegate_rate_limited_total', help: 'Requests answered 429 RATE_LIMITED, by route pattern', labelNames: ['route'] as const, registers: [registry] }),
+    observeJob (consumer, outcome, lagSeconds) {
+      jobs.inc({ consumer, outcome })
+      if (lagSeconds !== undefined) jobLag.observe({ consumer }, lagSeconds)
+    },
+    scans: new Counter({ name: 'filegate_scans_total', help: 'Scan verdicts recorded (SCANNER=clamav): clean, infected, error (no verdict after every attempt, or over the stream limit)', labelNames: ['verdict'] as const, registers: [registry] }),
+    variants: new Counter({ name: 'filegate_variants_total', help: 'Image renditions (VARIANTS): made, or failed (the image could not be rendered; the upload stands)', labelNames: ['outcome'] as const, registers: [registry] }),
+    rateLimitFallbacks: new Counter({ name: 'filegate_rate_limit_redis_fallbacks_total', help: 'Rate-limit checks this process decided on its own because Redis was down, slow or answered wrongly (REDIS_URL): while it grows, limits are per instance', registers: [registry] }),
+    watchRedis (connected) {
+      // Made only with REDIS_URL, so that an instance without Redis shows no such series at all.
+      new Gauge({
+        name: 'filegate_redis_connected',
+        help: '1 while the Redis client of the shared rate limits is connected, 0 while it is not',
+        registers: [registry],
+        collect () { this.set(connected() ? 1 : 0) },
+      })
+    },
     scrape: async () => await registry.metrics(),
   }
 }

@@ -7,6 +7,7 @@ import { configuredConsumers } from '../events/consumers.js'
 import { createJobRunner, type JobRunner } from '../events/job-runner.js'
 import { createJobStore, type JobStore } from '../events/job-store.js'
 import { createEventOutbox, type EventOutbox } from '../events/outbox.js'
+import { jobMetricsObserver } from '../metrics/job-outcomes.js'
 
 export interface Events extends EventOutbox {
   readonly runner: JobRunner
@@ -32,9 +33,10 @@ export default fp(async function events (app: FastifyInstance, { config }: { con
     log: app.log.child({ component: 'events' }),
   })
   for (const consumer of configuredConsumers(config)) runner.register(consumer)
+  if (app.metrics !== undefined) runner.addObserver(jobMetricsObserver(app.metrics))
   const outbox = createEventOutbox({ wanted: () => runner.consumers.length > 0, submit: (event) => runner.submit(event) })
   app.decorate('events', { ...outbox, runner, jobs, register: (consumer: Consumer) => runner.register(consumer) })
   app.addHook('onReady', async () => runner.start())
   // Registered after storage, so this runs before the S3 clients are destroyed.
   app.addHook('onClose', async () => await runner.close())
-}, { name: 'events', dependencies: ['storage'] })
+}, { name: 'events', dependencies: ['storage', 'metrics'] })

@@ -34,7 +34,12 @@ export default fp(async function redis (app: FastifyInstance, { redis: settings 
   // Errors are reported once per outage by the link; without a listener ioredis would print every reconnect failure.
   client.on('error', (error: Error) => link.lost(error))
   app.decorate('redis', link)
+  const metrics = app.metrics
+  if (metrics !== undefined) {
+    link.onFallback(() => metrics.rateLimitFallbacks.inc())
+    metrics.watchRedis(() => link.connectedNow)
+  }
   // Start counting in Redis from the first request when it is there; a Redis that is not is no reason not to start.
   app.addHook('onReady', async () => { await link.connected(settings.timeoutMs) })
   app.addHook('onClose', async () => { client.disconnect() })
-}, { name: 'redis' })
+}, { name: 'redis', dependencies: ['metrics'] })

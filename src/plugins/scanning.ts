@@ -23,7 +23,11 @@ const PING_TIMEOUT_MS = 2000
 
 export default fp(async function scanning (app: FastifyInstance, { config }: { config: Config }) {
   const deps = { config, objects: app.storage.objects, records: app.storage.records, events: app.events }
-  if (config.scanning.enabled) app.events.register(scanConsumer(deps))
-  if (config.variants.specs.length > 0) app.events.register(variantsConsumer({ ...deps, log: app.log.child({ component: 'variants' }) }))
+  const metrics = app.metrics
+  if (config.scanning.enabled) app.events.register(scanConsumer({ ...deps, onVerdict: metrics === undefined ? undefined : (verdict) => metrics.scans.inc({ verdict }) }))
+  if (config.variants.specs.length > 0) {
+    const onVariant = metrics === undefined ? undefined : (outcome: 'made' | 'failed') => metrics.variants.inc({ outcome })
+    app.events.register(variantsConsumer({ ...deps, log: app.log.child({ component: 'variants' }), onVariant }))
+  }
   app.decorate('scanner', config.scanning.enabled ? { ready: async () => await pingClamd(config.scanning.clamd, PING_TIMEOUT_MS) } : undefined)
-}, { name: 'scanning', dependencies: ['storage', 'events'] })
+}, { name: 'scanning', dependencies: ['storage', 'events', 'metrics'] })

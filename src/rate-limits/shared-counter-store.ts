@@ -22,6 +22,7 @@ export class RedisLink {
   fallbacks = 0
   private skipUntil = 0
   private down = false
+  private readonly fallbackListeners: Array<() => void> = []
 
   constructor (readonly client: Redis, readonly keyPrefix: string, private readonly log: FastifyBaseLogger) {
     client.on('ready', () => this.answered())
@@ -49,9 +50,24 @@ export class RedisLink {
     return this.client.status === 'ready' && Date.now() >= this.skipUntil
   }
 
+  /** Called on each check decided locally (metrics count them). */
+  onFallback (listener: () => void): void {
+    this.fallbackListeners.push(listener)
+  }
+
+  /** Whether the client is connected now. */
+  get connectedNow (): boolean {
+    return this.client.status === 'ready'
+  }
+
+  private fellBack (): void {
+    this.fallbacks++
+    for (const listener of this.fallbackListeners) listener()
+  }
+
   /** A check Redis did not answer in time (or answered wrongly): counted locally, and Redis rests a moment. */
   failed (error: Error): void {
-    this.fallbacks++
+    this.fellBack()
     this.skipUntil = Date.now() + REDIS_RETRY_AFTER_MS
     this.lost(error)
   }
@@ -66,7 +82,7 @@ export class RedisLink {
 
   /** Counted locally without asking Redis (not connected): an outage too, logged once. */
   skipped (): void {
-    this.fallbacks++
+    this.fellBack()
     if (!this.down) {
       this.down = true
       this.log.warn({ status: this.client.status }, 'Redis is not connected: each instance counts rate limits on its own until it is')

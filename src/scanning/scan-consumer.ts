@@ -12,6 +12,8 @@ export interface ScanConsumerDeps {
   readonly objects: ObjectStore
   readonly records: RecordStore
   readonly events: EventOutbox
+  /** Told each verdict recorded (metrics). */
+  readonly onVerdict?: ((status: ClamdVerdict['status']) => void) | undefined
   readonly now?: () => number
 }
 
@@ -26,7 +28,7 @@ function objectsOf (record: FileRecord): string[] {
  * clean. The last attempt's failure is recorded as `error` with the reason, so the file does not stay pending for ever;
  * clamd's size-limit answer is `error` at once (another attempt cannot help).
  */
-export function scanConsumer ({ config, objects, records, events, now = Date.now }: ScanConsumerDeps): Consumer {
+export function scanConsumer ({ config, objects, records, events, onVerdict, now = Date.now }: ScanConsumerDeps): Consumer {
   const { clamd, timeoutMs, maxBytes, retryDelaysMs } = config.scanning
 
   async function record (id: string, verdict: ClamdVerdict): Promise<FileRecord | undefined> {
@@ -69,6 +71,8 @@ export function scanConsumer ({ config, objects, records, events, now = Date.now
       }
       if (verdict === undefined) return
       const updated = await record(current.id, verdict)
+      // Undefined when another attempt recorded a verdict meanwhile, or the file was deleted: not counted twice.
+      if (updated !== undefined) onVerdict?.(verdict.status)
       // The verdict stands before the object goes, so no download is signed for it meanwhile (410 from now on).
       if (updated?.scan?.status === 'infected') await Promise.all(objectsOf(updated).map(async (key) => { await objects.delete(key) }))
     },

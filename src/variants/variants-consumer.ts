@@ -15,6 +15,8 @@ export interface VariantsConsumerDeps {
   readonly records: RecordStore
   readonly events: EventOutbox
   readonly log: { warn (object: object, message: string): void }
+  /** Told of each rendition made or failed (metrics). */
+  readonly onVariant?: ((outcome: 'made' | 'failed') => void) | undefined
 }
 
 /** Images larger than this (in bytes) get no variants: they are read whole into memory. */
@@ -52,7 +54,7 @@ async function readAll (body: AsyncIterable<Uint8Array>): Promise<Buffer> {
  * Runs on file.scanned (a clean verdict) with scanning on, on file.created without it. A variant that cannot be made (a
  * bomb, a broken image) is logged and left out: it never fails the upload, and is not retried.
  */
-export function variantsConsumer ({ config, objects, records, events, log }: VariantsConsumerDeps): Consumer {
+export function variantsConsumer ({ config, objects, records, events, log, onVariant }: VariantsConsumerDeps): Consumer {
   const { specs, maxPixels } = config.variants
   const scanning = config.scanning.enabled
   const rendering = gate(MAX_RENDERS)
@@ -82,12 +84,14 @@ export function variantsConsumer ({ config, objects, records, events, log }: Var
           // S3 failing is retried; the image itself failing is not.
           if (error instanceof StorageUnavailableError || error instanceof StorageTimeoutError) throw error
           log.warn({ file: current.id, variant: name, err: error }, 'variant not made')
+          onVariant?.('failed')
         }
       }
       if (made.length === 0) return
       const companion = events.companion('file.variants_ready')
       const updated = await records.update(current.id, (record) => record.variants === undefined ? { ...record, variants: made } : undefined, companion)
       events.made(companion)
+      if (updated !== undefined) for (let i = 0; i < made.length; i++) onVariant?.('made')
       // Deleted meanwhile: its DELETE could not know these objects.
       if (updated === undefined && await records.get(current.id) === undefined) {
         await Promise.all(made.map(async ({ key }) => { await objects.delete(key) }))

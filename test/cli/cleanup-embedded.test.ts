@@ -1,4 +1,4 @@
-// `npm run cleanup` with no S3 configured: uses the embedded store `npm start` runs, or starts it itself, and says which days it listed and why.
+// `npm run cleanup` (and `npm run events`) with no S3 configured: use the embedded store `npm start` runs, or start it themselves; cleanup says which days it listed and why.
 import { execFile } from 'node:child_process'
 import { access, mkdtemp, rm, utimes } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -24,16 +24,18 @@ function day (time: number): string {
 
 interface Run { readonly code: number, readonly stdout: string, readonly stderr: string }
 
-/** `npm run cleanup` itself (its script carries the Node flags), with only a newcomer's environment. */
-async function npmCleanup (args: string[], env: Record<string, string>): Promise<Run> {
+/** `npm run <script>` itself (its script carries the Node flags), with only a newcomer's environment. */
+async function npmRun (script: string, args: string[], env: Record<string, string>): Promise<Run> {
   try {
-    const { stdout, stderr } = await exec('npm', ['run', '--silent', 'cleanup', '--', ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } })
+    const { stdout, stderr } = await exec('npm', ['run', '--silent', script, '--', ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const { code, stdout, stderr } = error as { code?: unknown, stdout?: unknown, stderr?: unknown }
     return { code: typeof code === 'number' ? code : -1, stdout: String(stdout), stderr: String(stderr) }
   }
 }
+
+const npmCleanup = async (args: string[], env: Record<string, string>): Promise<Run> => await npmRun('cleanup', args, env)
 
 async function portIsFree (port: number): Promise<boolean> {
   const server = createServer()
@@ -77,6 +79,8 @@ t.test('npm run cleanup on the embedded store: with npm start\'s store up, and w
   const after = Date.now()
   t.equal(alone.code, 0, alone.stderr)
   t.notMatch(alone.stderr, /try again later/)
+  t.notMatch(alone.stderr, /NodeVersionSupportWarning/, 'no seven-line AWS SDK warning')
+  if (Number.parseInt(process.versions.node, 10) < 22) t.match(alone.stderr, /^Node\.js \S+ is supported, but Node\.js 22 is recommended: [^\n]+\n/, 'one line about the Node.js version instead')
   t.match(alone.stderr, `The embedded S3 store runs inside \`npm start\`, which is not running: cleanup started it on http://127.0.0.1:${port} over ${directory}`,
     'says the store runs inside npm start, and that it started it')
   const summary = JSON.parse(alone.stdout) as { deleted: number, days: { from: string, to: string }, days_explained: string }
@@ -97,4 +101,15 @@ t.test('npm run cleanup on the embedded store: with npm start\'s store up, and w
   const today = day(Date.now() - 2 * 3600_000) === day(Date.now())
   t.match(shortAge.days_explained, today ? /Today \(\S+\) is among them because the orphan age, 2h/ : /Today \(\S+\) is not among them/,
     'an age shorter than the time since midnight lists today, and says so')
+})
+
+t.test('npm run events with no store running starts the embedded one too', async (t) => {
+  const directory = await mkdtemp(join(tmpdir(), 'filegate-events-embedded-'))
+  t.teardown(async () => { await rm(directory, { recursive: true, force: true }) })
+  const port = await freePort()
+  const run = await npmRun('events', ['list-dead'], { EMBEDDED_S3_PORT: String(port), EMBEDDED_S3_DIR: directory })
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stderr, `The embedded S3 store runs inside \`npm start\`, which is not running: events started it on http://127.0.0.1:${port}`)
+  t.match(run.stderr, /0 dead letter\(s\)/)
+  t.ok(await portIsFree(port), 'and closes it')
 })
