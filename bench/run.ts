@@ -27,6 +27,7 @@ const { values: flags } = parseArgs({
     redis: { type: 'boolean', default: false },
     'multipart-only': { type: 'boolean', default: false },
     scan: { type: 'boolean', default: false },
+    events: { type: 'boolean', default: false },
     'multipart-mib': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
@@ -176,6 +177,18 @@ async function run (): Promise<void> {
   admin = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
   bucket = `fg-bench-${randomBytes(5).toString('hex')}`
   await admin.send(new CreateBucketCommand({ Bucket: bucket }))
+
+  // --events: webhook figures alone (bench/events.ts): one dispatcher's delivery rate, confirms with webhooks on vs off.
+  if (flags.events) {
+    const { runEventsBench } = await import('./events.js')
+    const store = s3
+    const table = await runEventsBench({
+      admin, bucket, rounds: ROUNDS, seconds: SECONDS, concurrency: FLOW_CONCURRENCY, token: tokenOf, progress,
+      startFilegate: async (env) => await startFilegate(store, [], undefined, env),
+    })
+    process.stdout.write(`${table}\n`)
+    return
+  }
 
   // Start to ready: three cold starts; the last one stays up as the server under test.
   const readyMs: number[] = []

@@ -8,6 +8,7 @@ import type { ListedObject, ObjectStore } from '../storage/s3.js'
 import { datePathFor, keyLayouts, parseUploadKey } from '../uploads/key-layout.js'
 import { uploadOwnerOf } from '../uploads/new-upload.js'
 import { SERVED_PREFIX, servedKeyId } from '../uploads/served-key.js'
+import { variantsPrefixFor } from '../variants/variant-spec.js'
 import { sweepMultipartUploads } from './multipart-sweeper.js'
 
 const DAY_MS = 86_400_000
@@ -53,6 +54,8 @@ export interface SweepSummary {
   readonly copies_removed: number
   /** Tombstones of deleted files older than the orphan age, removed (or, in a dry run, that would be). */
   readonly tombstones_removed: number
+  /** Objects of those deleted files still there (a DELETE cut short and not repeated: its variants, say), removed (or, in a dry run, that would be). */
+  readonly leftovers_removed: number
   /** Unfinished multipart uploads older than MULTIPART_TTL, aborted with their sessions (or, in a dry run, that would be). */
   readonly multipart_aborted: number
   /** False when the store cannot list unfinished multipart uploads (the embedded store): only those with a session were looked at. */
@@ -215,8 +218,25 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     })
   aborted ||= multipart.stopped
 
+  /**
+   * Before its tombstone goes, what a DELETE cut short may have left of the file: the objects the tombstone names, and
+   * anything under its variants prefix (a variants job that wrote a rendition as the file was deleted, and died).
+   * Uploads and copies would be found as orphans anyway; variants lie where only this finds them.
+   */
+  async function leftoversOf (id: string): Promise<string[]> {
+    const found = await records.getOrBuried(id)
+    if (found === undefined || !('buried' in found)) return []
+    const named = [found.key, found.served_key, ...found.variant_keys].filter((key): key is string => key !== undefined)
+    const [present, listed] = await Promise.all([
+      Promise.all(named.map(async (key) => await objects.head(key) !== undefined ? [key] : [])),
+      objects.list(variantsPrefixFor(id), { maxKeys: 1000 }),
+    ])
+    return [...new Set([...present.flat(), ...listed.objects.map((o) => o.key)])]
+  }
+
   // A tombstone only has to outlive the confirms that were in flight when its file was deleted: the orphan age is ample.
   let tombstones = 0
+  let leftovers = 0
   let burialToken: string | undefined
   do {
     if (signal?.aborted === true || aborted) {
@@ -226,7 +246,12 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     const page = await records.listBurials(cutoff, { limit: pageSize, token: burialToken })
     await eachLimited(page.burials, concurrency, async (burial) => {
       try {
-        if (!dryRun) await records.removeTombstone(burial)
+        const left = await leftoversOf(burial.id)
+        if (!dryRun) {
+          await Promise.all(left.map(async (key) => { await objects.delete(key) }))
+          await records.removeTombstone(burial)
+        }
+        leftovers += left.length
         tombstones++
       } catch (error) {
         failures.push({ key: burial.noteKey, message: error instanceof Error ? error.message : String(error) })
@@ -258,6 +283,7 @@ export async function sweepOrphans (options: SweepOptions): Promise<SweepSummary
     staging_removed: stagingRemoved,
     copies_removed: copiesRemoved,
     tombstones_removed: tombstones,
+    leftovers_removed: leftovers,
     multipart_aborted: multipart.aborted,
     multipart_uploads_listed: multipart.listed,
     event_marks_removed: eventMarks,

@@ -25,6 +25,11 @@ export interface Consumer {
   readonly types: readonly EventType[]
   /** Delays before each retry, in ms: `[5000, 300000]` means 3 attempts in all. Defaults to the runner's schedule. */
   readonly retryDelaysMs?: readonly number[]
+  /**
+   * The longest one attempt can take (the consumer gives up by itself after it), if it is bounded. With it, the runner
+   * may deliver its own process's fresh events without claiming them (see the job runner); without it, it always claims.
+   */
+  readonly attemptTimeoutMs?: number
   handle (event: FileEvent, context: AttemptContext): Promise<void>
 }
 

@@ -41,8 +41,11 @@ export interface JobRunner {
   register (consumer: Consumer): void
   readonly consumers: readonly Consumer[]
   addObserver (observer: RunnerObserver): void
-  /** The fast path: an event the caller just wrote to the outbox, worked on now, without waiting for a poll. */
-  submit (event: FileEvent): void
+  /**
+   * The fast path: an event the caller just wrote to the outbox, worked on now, without waiting for a poll. `fresh`: it
+   * was written beside its change for the first time (EventCompanion.fresh), so no process can have seen it yet.
+   */
+  submit (event: FileEvent, options?: { readonly fresh?: boolean }): void
   /** Polls the outbox every poll interval until closed. */
   start (): void
   /** One pass over the outbox: every due event older than the grace (or all, with `ignoreGrace`) is worked on. */
@@ -81,7 +84,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   const working = new Set<string>()
   /** When an event is next worth a look (its claim or its next attempt), as far as this process knows. */
   const notBefore = new Map<string, number>()
-  const queue: Array<{ eventId: string, event: FileEvent }> = []
+  const queue: Array<{ eventId: string, event: FileEvent, fresh: boolean }> = []
   const inFlight = new Set<Promise<void>>()
   let active = 0
   let timer: NodeJS.Timeout | undefined
@@ -154,9 +157,9 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     }
   }
 
-  /** One consumer's attempt at an event; returns its progress, or 'done'. */
-  async function attempt (consumer: Consumer, event: FileEvent, progress: ConsumerProgress | undefined): Promise<ConsumerProgress | 'done'> {
-    if (await jobs.isSeen(consumer.name, event.id)) {
+  /** One consumer's attempt at an event; returns its progress, or 'done'. A fresh event cannot have been seen: no mark is looked for. */
+  async function attempt (consumer: Consumer, event: FileEvent, progress: ConsumerProgress | undefined, fresh = false): Promise<ConsumerProgress | 'done'> {
+    if (!fresh && await jobs.isSeen(consumer.name, event.id)) {
       notify('dropped', { eventId: event.id, consumer: consumer.name })
       return 'done'
     }
@@ -186,11 +189,41 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     }
   }
 
+  /**
+   * A fresh event of this process's own change, delivered without a claim: no other process has seen it, and every poll
+   * leaves it alone until it is EVENTS_GRACE old, so while each consumer's attempt is bounded to end (with a margin)
+   * before then, nobody else can be working on it. Two S3 calls per event instead of six: no state is read, written
+   * or removed, and no mark looked for; only the mark and the event's removal. False when not so (a consumer without
+   * a bound, or too little of the grace left): then the event is claimed as usual.
+   */
+  async function deliverUnclaimed (event: FileEvent): Promise<boolean> {
+    const wanted = wantedBy(event.id)
+    const bounds = wanted.map((c) => c.attemptTimeoutMs)
+    const longest = Math.max(...bounds.map((b) => b ?? Number.POSITIVE_INFINITY))
+    if (wanted.length === 0 || !(now() + longest <= Date.parse(event.timestamp) + graceMs - LEASE_MARGIN_MS)) return false
+    const outcomes = await Promise.all(wanted.map(async (c) => [c.name, await attempt(c, event, undefined, true)] as const))
+    // Cut short by shutdown: the event stays in the outbox for the poll (the marks of the consumers that finished stand).
+    if (closing.signal.aborted) return true
+    const done = outcomes.filter(([, outcome]) => outcome === 'done').map(([name]) => name)
+    const progress: Record<string, ConsumerProgress> = {}
+    for (const [name, outcome] of outcomes) if (outcome !== 'done') progress[name] = outcome
+    if (done.length === wanted.length) {
+      await jobs.removeEvent(event.id)
+      return true
+    }
+    // A retry is due: from now on the event is claimed like any other, starting from this progress (create-only: should a
+    // poll have taken it meanwhile, its state stands).
+    await jobs.takeState(event.id, { holder: null, until: 0, done, consumers: progress }, undefined)
+    notBefore.set(event.id, Math.min(...Object.values(progress).map((p) => p.next_at)))
+    return true
+  }
+
   /** Claims an event (when it is due and free), runs its due consumers, and records or finishes it. */
-  async function work (eventId: string, known: FileEvent | undefined): Promise<void> {
+  async function work (eventId: string, known: FileEvent | undefined, fresh = false): Promise<void> {
     if (working.has(eventId)) return
     working.add(eventId)
     try {
+      if (fresh && known !== undefined && await deliverUnclaimed(known)) return
       const wanted = wantedBy(eventId)
       const read = await jobs.readState(eventId)
       const start = now()
@@ -269,7 +302,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
       const file = next.event.data.file.id
       active++
       busyFiles.add(file)
-      const running = work(next.eventId, next.event).finally(() => {
+      const running = work(next.eventId, next.event, next.fresh).finally(() => {
         active--
         busyFiles.delete(file)
         inFlight.delete(running)
@@ -335,9 +368,9 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     addObserver (observer) {
       observers.push(observer)
     },
-    submit (event) {
+    submit (event, { fresh = false } = {}) {
       if (closing.signal.aborted || queue.length >= MAX_QUEUED || wantedBy(event.id).length === 0) return
-      queue.push({ eventId: event.id, event })
+      queue.push({ eventId: event.id, event, fresh })
       pump()
     },
     start () {

@@ -61,6 +61,8 @@ export interface JobStore {
    */
   takeState (eventId: string, state: JobState, etag: string | undefined): Promise<boolean>
   putState (eventId: string, state: JobState): Promise<void>
+  /** Removes an event that never had a state (one its writer delivered unclaimed). */
+  removeEvent (eventId: string): Promise<void>
   /** Removes a finished event: its state first, then the event (a crash between leaves an event whose marks say it is done). */
   finish (eventId: string): Promise<void>
   isSeen (consumer: string, eventId: string): Promise<boolean>
@@ -131,6 +133,9 @@ export function createJobStore (objects: ObjectStore, conditional: ConditionalWr
     },
     async putState (eventId, state) {
       await objects.put(stateKeyFor(eventId), JSON.stringify(state), JSON_TYPE)
+    },
+    async removeEvent (eventId) {
+      await objects.delete(outboxKeyFor(eventId))
     },
     async finish (eventId) {
       await objects.delete(stateKeyFor(eventId))

@@ -7,6 +7,8 @@ export interface EventCompanion extends CompanionWrite {
   readonly type: EventType
   /** The event that stands in the outbox once the change succeeded; undefined if none was written (nothing changed). */
   readonly event: FileEvent | undefined
+  /** Whether that event was written beside the change itself, for the first time (not a repeated request's rewrite). */
+  readonly fresh: boolean
 }
 
 export interface EventOutbox {
@@ -23,7 +25,7 @@ export interface EventOutboxOptions {
   /** Whether any consumer is registered: without one, no event is written. */
   readonly wanted: () => boolean
   /** The runner's fast path; without it (the cleanup CLI) events wait for a dispatcher's poll. */
-  readonly submit?: (event: FileEvent) => void
+  readonly submit?: (event: FileEvent, fresh: boolean) => void
   readonly now?: () => number
 }
 
@@ -33,10 +35,14 @@ export function createEventOutbox ({ wanted, submit, now = Date.now }: EventOutb
       if (!wanted()) return undefined
       const prepared = new Map<string, FileEvent>()
       let standing: FileEvent | undefined
+      let fresh = false
       return {
         type,
         get event () {
           return standing
+        },
+        get fresh () {
+          return fresh
         },
         prepare (record) {
           const event = newEvent(type, record, now())
@@ -44,14 +50,15 @@ export function createEventOutbox ({ wanted, submit, now = Date.now }: EventOutb
           prepared.set(key, event)
           return { key, body: JSON.stringify(event) }
         },
-        stands (key) {
+        stands (key, first) {
           standing = prepared.get(key)
+          fresh = first
         },
       }
     },
     made (companion) {
       const event = companion?.event
-      if (event !== undefined) submit?.(event)
+      if (event !== undefined) submit?.(event, companion?.fresh ?? false)
     },
   }
 }

@@ -1,5 +1,6 @@
 // The webhook consumer: delivers each event to one URL as a Standard Webhooks request; 2xx is success, anything else a failure to retry.
 import { createHash } from 'node:crypto'
+import { Agent } from 'undici'
 import type { Consumer } from './consumer.js'
 import { RetryLater } from './consumer.js'
 import { EVENT_TYPES, webhookPayload } from './event-model.js'
@@ -38,17 +39,27 @@ function describeFailure (error: unknown): string {
 
 export function webhookConsumer ({ url, secrets, timeoutMs, retryDelaysMs, now = Date.now }: WebhookTarget): Consumer {
   const sign = createWebhookSigner(secrets)
+  const target = new URL(url)
+  const path = `${target.pathname}${target.search}`
+  // undici's request API on a pool of its own rather than fetch: it follows no redirect (it has no such option set) and
+  // costs a fraction of fetch's CPU per delivery (the Response, Headers and stream objects fetch builds).
+  const agent = new Agent({ connections: 32, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connect: { timeout: timeoutMs } })
   return {
     name: webhookConsumerName(url),
     types: EVENT_TYPES,
     retryDelaysMs,
+    attemptTimeoutMs: timeoutMs,
     async handle (event, { signal }) {
       const body = webhookPayload(event)
       // Signed per attempt: receivers refuse timestamps far from their clock (Standard Webhooks: 5 minutes).
       const timestamp = Math.floor(now() / 1000)
-      let response: Response
+      let status: number
+      let retryAfter: string | null
       try {
-        response = await fetch(url, {
+        // A redirect could send a signed event somewhere the configuration never named: it is not followed, but a failure.
+        const response = await agent.request({
+          origin: target.origin,
+          path,
           method: 'POST',
           headers: {
             'content-type': 'application/json',
@@ -58,20 +69,20 @@ export function webhookConsumer ({ url, secrets, timeoutMs, retryDelaysMs, now =
             'webhook-signature': sign(event.id, timestamp, body),
           },
           body,
-          // A redirect could send a signed event somewhere the configuration never named: it is a failure.
-          redirect: 'manual',
           signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
         })
+        status = response.statusCode
+        const header = response.headers['retry-after']
+        retryAfter = typeof header === 'string' ? header : null
+        // The body is not needed; reading it to the end frees the connection for the next delivery.
+        await response.body.dump()
       } catch (error) {
-        throw new Error(`POST ${new URL(url).origin} failed: ${describeFailure(error)}`, { cause: error })
+        throw new Error(`POST ${target.origin} failed: ${describeFailure(error)}`, { cause: error })
       }
-      // The body is not needed; dropping it frees the connection for the next delivery.
-      await response.body?.cancel().catch(() => undefined)
-      const status = response.status
       if (status >= 200 && status < 300) return
       const what = `the receiver answered ${status}${status >= 300 && status < 400 ? ' (a redirect, not followed)' : ''}`
       if (status === 429 || status === 503) {
-        const wait = retryAfterMs(response.headers.get('retry-after'), now())
+        const wait = retryAfterMs(retryAfter, now())
         if (wait !== undefined) throw new RetryLater(`${what}, Retry-After ${Math.round(wait / 1000)} s`, wait)
       }
       throw new Error(what)

@@ -46,9 +46,11 @@ function burialKeyFor (id: string, at: number): string {
 
 const checkRecord = Compile(FileRecordSchema)
 /** What a deleted file's record becomes: it refuses the create of a confirm that checked the upload before the DELETE. */
-// `key` (the deleted object's) lets a DELETE cut short after the burial finish removing the object; older tombstones lack it.
+// `key`, `served_key` and `variant_keys` (the deleted objects) let a DELETE cut short after the burial, or cleanup, finish
+// removing them; older tombstones lack some.
 const checkTombstone = Compile(Type.Object({
   id: Type.String(), uploaded_by: Type.String(), deleted_at: Type.String(), key: Type.Optional(Type.String()), served_key: Type.Optional(Type.String()),
+  variant_keys: Type.Optional(Type.Array(Type.String())),
 }))
 
 export class CorruptRecordError extends Error {
@@ -67,14 +69,24 @@ export class RecordBuriedError extends Error {
 
 /** What `read` finds where a deleted file's record was. */
 class Tombstone {
-  constructor (readonly owner: string, readonly key: string | undefined, readonly servedKey: string | undefined) {}
+  constructor (readonly owner: string, readonly key: string | undefined, readonly servedKey: string | undefined, readonly variantKeys: readonly string[]) {}
 }
 
-/** What is left of a deleted file where its record was: the owner, and the object's key when the tombstone names it. */
-export interface BuriedFile { readonly buried: true, readonly uploaded_by: string, readonly key: string | undefined, readonly served_key: string | undefined }
+/** What is left of a deleted file where its record was: the owner, and the objects' keys the tombstone names. */
+export interface BuriedFile {
+  readonly buried: true
+  readonly uploaded_by: string
+  readonly key: string | undefined
+  readonly served_key: string | undefined
+  /** Its variants' keys (every one it had or may have been given); empty in tombstones older than this field. */
+  readonly variant_keys: readonly string[]
+}
 
-/** What a burial needs of a record: the tombstone names its objects, so a DELETE cut short can finish removing them. */
-export type BuriedRecord = Pick<FileRecord, 'id' | 'uploaded_by' | 'key' | 'served_key'>
+/**
+ * What a burial needs of a record: the tombstone names its objects, so a DELETE cut short can finish removing them. Its
+ * variants are named by the caller (the record's, and those a variants job may be writing now).
+ */
+export type BuriedRecord = Pick<FileRecord, 'id' | 'uploaded_by' | 'key' | 'served_key'> & { readonly variantKeys?: readonly string[] | undefined }
 
 /** A tombstone due for removal: the file id and the note that found it. */
 export interface Burial { readonly id: string, readonly noteKey: string }
@@ -90,8 +102,11 @@ export interface OwnerPage { readonly ids: readonly string[], readonly nextToken
 export interface CompanionWrite {
   /** The object to write beside the record as it will be stored (called once per write attempt). */
   prepare (record: FileRecord): { readonly key: string, readonly body: string }
-  /** Told the key of the prepared object that stands beside the record once the call succeeds. */
-  stands? (key: string): void
+  /**
+   * Told the key of the prepared object that stands beside the record once the call succeeds; `fresh` when it was
+   * written beside a change made just now (a create or an update that won), so no earlier call can have written it.
+   */
+  stands? (key: string, fresh: boolean): void
 }
 
 export interface RecordStore {
@@ -103,7 +118,7 @@ export interface RecordStore {
    * Puts the tombstone back if an update wrote the record over it after `bury`: only on stores that cannot make a
    * write conditional on the version read (s3rver), where such an update cannot tell that the DELETE has begun.
    */
-  settleBurial (record: BuriedRecord): Promise<void>
+  settleBurial (record: FileRecord, variantKeys?: readonly string[]): Promise<void>
   /** Starts the store's one-off probe of conditional writes, if it has not run, so that a first write need not wait for it. */
   prepareWrites (): void
   /** Whether a record (not a tombstone) exists, by a HEAD: cheaper than get when the content does not matter (cleanup). */
@@ -117,9 +132,9 @@ export interface RecordStore {
    * Takes the file off its owner's list and replaces its record with a tombstone, so that no confirm still in flight
    * can write it again. A note of the burial is written first (beside the index removal), so cleanup
    * (`removeTombstone`) always finds the tombstone once it is old enough; the record goes last. A companion (the
-   * file.deleted event) is written beside the note.
+   * file.deleted event) is written beside the note. The tombstone names the file's objects, `variantKeys` included.
    */
-  bury (record: FileRecord, companion?: CompanionWrite): Promise<void>
+  bury (record: FileRecord, companion?: CompanionWrite, variantKeys?: readonly string[]): Promise<void>
   /** Burials before `before` (ms since the epoch), oldest first. */
   listBurials (before: number, page: { limit: number, token: string | undefined }): Promise<BurialPage>
   /**
@@ -163,7 +178,7 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
         // (a repeated create or a change that changes nothing writes the companion of the record as it stands).
         await objects.put(extra.key, extra.body, { contentType: 'application/json' })
       }
-      companion.stands?.(extra.key)
+      companion.stands?.(extra.key, true)
       return outcome.value
     }
     if (companionPut.status === 'fulfilled') await objects.delete(extra.key)
@@ -190,7 +205,7 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       throw new CorruptRecordError(`record ${id} is not JSON`)
     }
     if (checkRecord.Check(parsed)) return parsed
-    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key, parsed.served_key)
+    if (checkTombstone.Check(parsed)) return new Tombstone(parsed.uploaded_by, parsed.key, parsed.served_key, parsed.variant_keys ?? [])
     throw new CorruptRecordError(`record ${id} does not match the record schema`)
   }
 
@@ -199,7 +214,7 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
     if (companion === undefined) return
     const extra = companion.prepare(record)
     await objects.put(extra.key, extra.body, { contentType: 'application/json' })
-    companion.stands?.(extra.key)
+    companion.stands?.(extra.key, false)
   }
 
   async function update (id: string, change: (current: FileRecord) => FileRecord | undefined, companion?: CompanionWrite): Promise<FileRecord | undefined> {
@@ -226,7 +241,7 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
         // event; this change's event goes with it). (If the object is still there, the DELETE's settleBurial puts it
         // back after deleting the object.)
         if (await objects.head(servedKeyOf(next)) !== undefined) return next
-        await bury(next)
+        await bury({ ...next, variantKeys: next.variants?.map((v) => v.key) })
         if (companion !== undefined) await objects.delete(companion.prepare(next).key)
         return undefined
       }
@@ -238,14 +253,15 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
     throw Object.assign(new StorageUnavailableError(), { cause: new Error(`record ${id} kept changing during ${UPDATE_ATTEMPTS} update attempts`) })
   }
 
-  async function bury ({ id, uploaded_by: owner, key, served_key: servedKey }: BuriedRecord, extra?: { readonly key: string, readonly body: string }): Promise<void> {
+  async function bury ({ id, uploaded_by: owner, key, served_key: servedKey, variantKeys = [] }: BuriedRecord, extra?: { readonly key: string, readonly body: string }): Promise<void> {
     const at = Date.now()
     await Promise.all([
       objects.delete(ownerIndexKeyFor(owner, id)),
       objects.put(burialKeyFor(id, at), '', { contentType: 'application/octet-stream' }),
       ...(extra === undefined ? [] : [objects.put(extra.key, extra.body, { contentType: 'application/json' })]),
     ])
-    await objects.put(recordKeyFor(id), JSON.stringify({ id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key, served_key: servedKey }), { contentType: TOMBSTONE_TYPE })
+    const tombstone = { id, uploaded_by: owner, deleted_at: new Date(at).toISOString(), key, served_key: servedKey, ...(variantKeys.length > 0 && { variant_keys: variantKeys }) }
+    await objects.put(recordKeyFor(id), JSON.stringify(tombstone), { contentType: TOMBSTONE_TYPE })
   }
 
   /** What an existing record (or tombstone) answers to a create. */
@@ -259,13 +275,13 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
     get,
     async getOrBuried (id) {
       const found = await read(id)
-      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key, served_key: found.servedKey } : found
+      return found instanceof Tombstone ? { buried: true, uploaded_by: found.owner, key: found.key, served_key: found.servedKey, variant_keys: found.variantKeys } : found
     },
-    async settleBurial (record) {
+    async settleBurial (record, variantKeys) {
       // An update always learns the store's form before it writes: if none has asked in this process, none is racing.
       const form = conditional.knownIfMatchForm()
       if (form === undefined || await form.catch(() => undefined) !== 'unsupported') return
-      if (await get(record.id) !== undefined) await bury(record)
+      if (await get(record.id) !== undefined) await bury({ ...record, variantKeys })
     },
     prepareWrites: conditional.prepare,
     async exists (id) {
@@ -292,10 +308,11 @@ export function createRecordStore (objects: ObjectStore, conditional: Conditiona
       if ((found.record.revision ?? 0) === 0) await repair(found.record, companion)
       return found
     },
-    async bury (record, companion) {
+    async bury (record, companion, variantKeys) {
       const extra = companion?.prepare(record)
-      await bury(record, extra)
-      if (extra !== undefined) companion?.stands?.(extra.key)
+      await bury({ ...record, variantKeys }, extra)
+      // Not fresh: a DELETE cut short before its tombstone is repeated, and writes the same event again.
+      if (extra !== undefined) companion?.stands?.(extra.key, false)
     },
     async listBurials (before, { limit, token }) {
       const page = await objects.list(BURIALS_PREFIX, { maxKeys: limit, continuationToken: token })

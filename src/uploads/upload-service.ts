@@ -15,6 +15,7 @@ import { isInlineSafe } from './content-types.js'
 import { keyLayouts, parseUploadKey } from './key-layout.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { createUploadPlanner, type UploadRequest } from './new-upload.js'
+import { variantKeysOf } from '../variants/variant-spec.js'
 import { servedKeyFor } from './served-key.js'
 import { createUploadRecorder, type ConfirmResult } from './upload-recorder.js'
 
@@ -252,8 +253,11 @@ export function createUploadService ({ config, clients, objects, records, events
       // With MAX_FILES_PER_OWNER, the owner's count is read beside the record, so that taking the file off it adds no round trip.
       const [found, ownerCount] = await Promise.all([records.getOrBuried(id), capped ? counts.peek(owner) : undefined])
       if (found === undefined || found.uploaded_by !== owner) throw new FileNotFoundError()
-      // The served copy, and the upload beside it when the file is served from a copy.
-      const keys = [found.served_key, found.key, ...('buried' in found ? [] : found.variants?.map((v) => v.key) ?? [])].filter((key): key is string => key !== undefined)
+      // The served copy, the upload beside it when the file is served from a copy, and its variants: those listed, and
+      // those a variants job may be writing now (their keys are fixed), so none outlives the file. The tombstone names
+      // them all, for a DELETE cut short to be finished by its retry or by cleanup.
+      const variantKeys = 'buried' in found ? found.variant_keys : variantKeysOf(found, config.variants.specs)
+      const keys = [found.served_key, found.key, ...variantKeys].filter((key): key is string => key !== undefined)
       if ('buried' in found) {
         // A DELETE cut short after burying the record left its objects: finish it. Nothing left is a 404, as before.
         const left = await Promise.all(keys.map(async (key) => await objects.head(key) !== undefined))
@@ -269,11 +273,11 @@ export function createUploadService ({ config, clients, objects, records, events
       // tombstone is repeated from the record and writes the same event (its id comes from the record), so consumers
       // get it once; one cut short after it already wrote it.
       const event = events?.companion('file.deleted')
-      await records.bury(found, event)
+      await records.bury(found, event, variantKeys)
       events?.made(event)
       // Off the count once off the index (never before: the count may be too high for a moment, never too low).
       await Promise.all([...keys.map(async (key) => { await objects.delete(key) }), capped ? counts.removed(owner, id, ownerCount) : undefined])
-      await records.settleBurial(found)
+      await records.settleBurial(found, variantKeys)
     },
 
     async setPublic (owner, id, isPublic) {

@@ -1,4 +1,26 @@
-// VARIANTS: the renditions to make of raster images, parsed from `name:size` pairs, and the types they are made of.
+// VARIANTS: the renditions to make of raster images, parsed from `name:size` pairs, the types they are made of, and where they lie.
+import type { FileRecord } from '../schemas/file-record.js'
+import { INTERNAL_PREFIX } from '../storage/record-store.js'
+
+/** Every variant of a file lies under this prefix, whatever its name. */
+export function variantsPrefixFor (id: string): string {
+  return `${INTERNAL_PREFIX}variants/${id}/`
+}
+
+/** A variant's key is fixed by its file and name, so a DELETE can name one a variants job is writing right now. */
+export function variantKeyFor (id: string, name: string): string {
+  return `${variantsPrefixFor(id)}${name}.webp`
+}
+
+/**
+ * The keys of every variant a file has or may be given while it is being deleted: those its record lists, and, for an
+ * image, those the configured VARIANTS would make (a job may have written them but not yet listed them in the record).
+ */
+export function variantKeysOf (record: Pick<FileRecord, 'id' | 'content_type' | 'variants'>, specs: readonly VariantSpec[]): string[] {
+  const keys = new Set(record.variants?.map((v) => v.key))
+  if (hasVariants(record.content_type)) for (const { name } of specs) keys.add(variantKeyFor(record.id, name))
+  return [...keys]
+}
 
 export interface VariantSpec {
   /** The name `?variant=` asks for: `[a-z0-9-]`, 1 to 32 characters. */

@@ -4,10 +4,10 @@ import { StorageTimeoutError, StorageUnavailableError } from '../errors.js'
 import type { Consumer } from '../events/consumer.js'
 import type { EventOutbox } from '../events/outbox.js'
 import type { Variant } from '../schemas/file-record.js'
-import { INTERNAL_PREFIX, servedKeyOf, type RecordStore } from '../storage/record-store.js'
+import { servedKeyOf, type RecordStore } from '../storage/record-store.js'
 import type { ObjectStore } from '../storage/s3.js'
 import { renderVariant } from './render-variant.js'
-import { hasVariants } from './variant-spec.js'
+import { hasVariants, variantKeyFor } from './variant-spec.js'
 
 export interface VariantsConsumerDeps {
   readonly config: Config
@@ -23,10 +23,6 @@ export interface VariantsConsumerDeps {
 const MAX_INPUT_BYTES = 64 * 1024 * 1024
 /** Renders at once in this process: each holds a decoded image. */
 const MAX_RENDERS = 2
-
-export function variantKeyFor (id: string, name: string): string {
-  return `${INTERNAL_PREFIX}variants/${id}/${name}.webp`
-}
 
 /** A counting gate: at most `limit` callers inside at once. */
 function gate (limit: number): <T>(work: () => Promise<T>) => Promise<T> {

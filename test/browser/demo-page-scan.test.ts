@@ -113,3 +113,18 @@ t.test('with clamd away files show pending; once it answers they turn clean with
   t.equal((await rowState(page, 'eicar.txt'))?.scan, 'infected', 'and EICAR is still infected')
   t.same(pageErrors, [], 'no uncaught errors in the page')
 })
+
+t.test('with variants on and scanning off, an image shows no scan status and gets its thumbnail without a reload', async (t) => {
+  const { origin } = await startFilegate(t, { VARIANTS: 'thumb:64', EVENTS_POLL_INTERVAL: '200ms', RATE_LIMIT_ENABLED: 'false' })
+  const { page, pageErrors } = await openPage(t, browser, 'demo-page-thumbnail-no-scan')
+  await page.goto(`${origin}/demo`)
+  await page.waitForSelector('body[data-ready="true"]')
+  await page.fill('#token', tokenFor('bob'))
+  await page.waitForSelector('#no-files:not([hidden])')
+  const png = await sharp({ create: { width: 300, height: 150, channels: 3, background: { r: 200, g: 60, b: 30 } } }).png().toBuffer()
+  await page.setInputFiles('#files', [{ name: 'wide.png', mimeType: 'image/png', buffer: png }])
+  const row = await rowShows(page, 'wide.png', 'none', true)
+  t.equal(row?.status, '', 'no scan status is shown when nothing is scanned')
+  t.same([row?.thumb?.width, row?.thumb?.height], [64, 32], 'the 64 px thumbnail of the 300 × 150 PNG loaded')
+  t.same(pageErrors, [], 'no uncaught errors in the page')
+})

@@ -1,9 +1,12 @@
-// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three.
+// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three; with webhooks, the event writes too.
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { OUTBOX_PREFIX, SEEN_PREFIX, STATE_PREFIX } from '../../src/events/event-model.js'
 import { INTERNAL_PREFIX, ownerIndexPrefix, recordKeyFor } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
+import { EVENTS_ENV } from '../support/events.js'
 import { countS3Calls, type S3Call } from '../support/s3-calls.js'
+import { startReceiver, TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js'
 
 /** The longest chain of calls each started after the previous one answered: the sequential round trips. */
 function sequentialRounds (calls: readonly S3Call[]): number {
@@ -90,4 +93,61 @@ t.test('round trips to S3 per request', async (t) => {
   t.equal(sequentialRounds(deleteCalls), 4, `a DELETE takes 4 sequential round trips (${describe(deleteCalls)})`)
   t.equal(deleteCalls.length, 6, 'in 6 calls')
   t.ok(s3.calls.length > 0)
+})
+
+/** The dispatcher's own calls (its outbox poll, claims, marks, removing a delivered event), which run beside a request, not in it. */
+const isDispatcherCall = (c: S3Call): boolean => c.command === 'ListObjectsV2Command' || c.key.startsWith(STATE_PREFIX) || c.key.startsWith(SEEN_PREFIX) || (c.command === 'DeleteObjectCommand' && c.key.startsWith(OUTBOX_PREFIX))
+
+t.test('with webhooks on: the event is one more write in the same round trip, and its delivery costs two S3 calls', async (t) => {
+  const receiver = await startReceiver(t)
+  const { app, config, bucket } = await buildTestApp(t, { ...EVENTS_ENV, WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: TEST_WEBHOOK_SECRET })
+  const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
+  const idle = async (events: number): Promise<void> => {
+    await receiver.until(`${events} events`, (requests) => requests.length >= events)
+    const deadline = Date.now() + 30_000
+    while (app.events.runner.busy > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  // The first confirm and the first PATCH of the process probe the store; the counted ones come after them.
+  const warmUp = await grantAndUpload(app, 'alice')
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${warmUp.key}`, headers: bearer('alice') })).statusCode, 201)
+  t.equal((await app.inject({ method: 'PATCH', url: `/files/${warmUp.id}`, headers: bearer('alice'), payload: { is_public: true } })).statusCode, 200)
+  await idle(2)
+
+  const upload = await grantAndUpload(app, 'bob')
+  const confirmCalls = await s3.during(async () => {
+    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer('bob') })).statusCode, 201)
+  })
+  await idle(3)
+  const confirmOwn = confirmCalls.filter((c) => !isDispatcherCall(c))
+  const writes = confirmOwn.filter((c) => c.command === 'PutObjectCommand')
+  t.same(writes.map((c) => c.key.startsWith(OUTBOX_PREFIX) ? 'event' : c.key === recordKeyFor(upload.id) ? 'record' : c.key.startsWith(ownerIndexPrefix('bob')) ? 'index entry' : c.key).sort(),
+    ['event', 'index entry', 'record'], `confirm writes the record, its index entry and its event, once each (${describe(confirmOwn)})`)
+  t.equal(confirmOwn.filter((c) => c.command === 'CopyObjectCommand').length, 1, 'and makes the served copy')
+  t.equal(confirmOwn.length, 7, 'confirm with webhooks: 7 S3 calls (HEAD and ranged GET, the copy and a HEAD beside it, 3 writes)')
+  t.equal(sequentialRounds(confirmOwn), 3, `still 3 sequential round trips: the event is written beside the record (${describe(confirmOwn)})`)
+
+  // Delivery of a fresh event by the process that wrote it: no claim, only the consumer's mark and the event's removal.
+  const deliveryCalls = s3.calls.filter(isDispatcherCall).filter((c) => c.key.includes(upload.id))
+  t.same(deliveryCalls.map((c) => `${c.command} ${c.key.startsWith(SEEN_PREFIX) ? 'mark' : c.key.startsWith(OUTBOX_PREFIX) ? 'event' : c.key}`),
+    ['PutObjectCommand mark', 'DeleteObjectCommand event'], 'the writer delivers its fresh event with two S3 calls: the mark, then the event removed')
+
+  const patchCalls = await s3.during(async () => {
+    t.equal((await app.inject({ method: 'PATCH', url: `/files/${upload.id}`, headers: bearer('bob'), payload: { is_public: true } })).statusCode, 200)
+  })
+  await idle(4)
+  const patchOwn = patchCalls.filter((c) => !isDispatcherCall(c))
+  t.same(patchOwn.map((c) => `${c.command} ${c.key.startsWith(OUTBOX_PREFIX) ? 'event' : c.key === recordKeyFor(upload.id) ? 'record' : c.key}`).sort(),
+    ['GetObjectCommand record', 'PutObjectCommand event', 'PutObjectCommand record'], 'PATCH: the record read, then the record and its file.updated event')
+  t.equal(sequentialRounds(patchOwn), 2, `PATCH keeps its 2 sequential round trips (${describe(patchOwn)})`)
+
+  const deleteCalls = await s3.during(async () => {
+    t.equal((await app.inject({ method: 'DELETE', url: `/files/${upload.id}`, headers: bearer('bob') })).statusCode, 204)
+  })
+  await idle(5)
+  const deleteOwn = deleteCalls.filter((c) => !isDispatcherCall(c))
+  t.equal(deleteOwn.filter((c) => c.command === 'PutObjectCommand' && c.key.startsWith(OUTBOX_PREFIX)).length, 1, 'DELETE writes its file.deleted event once')
+  t.equal(deleteOwn.filter((c) => c.command === 'PutObjectCommand').length, 3, `DELETE writes 3 objects: the burial note, the event, the tombstone (${describe(deleteOwn)})`)
+  t.equal(deleteOwn.length, 7, 'in 7 S3 calls (the record read, the index entry removed, 3 writes, the copy and the upload removed)')
+  t.equal(sequentialRounds(deleteOwn), 4, `still 4 sequential round trips: the event is written beside the burial note (${describe(deleteOwn)})`)
+  t.same(receiver.requests.map((r) => JSON.parse(r.body).type), ['file.created', 'file.updated', 'file.created', 'file.updated', 'file.deleted'], 'each event was delivered once')
 })

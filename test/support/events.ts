@@ -6,4 +6,6 @@ export const EVENTS_ENV = {
   EVENTS_GRACE: '10s',
   EVENTS_POLL_INTERVAL: '200ms',
   WEBHOOK_RETRY_SCHEDULE: '100ms,100ms',
+  // Short enough that a fresh event is delivered within the grace without a claim (the fast path production takes).
+  WEBHOOK_TIMEOUT_MS: '5000',
 }
