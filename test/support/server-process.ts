@@ -22,12 +22,16 @@ export interface ServerProcess {
 /** How long the server may take to answer /health (tsx compiles on start; the machine may be busy). */
 export const SERVER_START_DEADLINE_MS = 60_000
 
-/** `node --import tsx src/server.ts` on the test S3, with only `env` beyond the store's settings and a path. */
+/**
+ * `node --import tsx src/server.ts` on the test S3, with only `env` beyond the store's settings and a path.
+ * Load shedding is off unless `env` turns it on: on a busy 2-core CI machine a process's event loop can lag past
+ * the threshold, and its 503 OVERLOADED answers would fail tests about other things (as buildTestApp does in process).
+ */
 export function spawnFilegate (env: Record<string, string>, keep = Number.POSITIVE_INFINITY): TestChild {
   return spawnTestChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: root,
     keep,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testS3Env(testS3()), HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testS3Env(testS3()), HOST: '127.0.0.1', LOAD_SHED_MAX_EVENT_LOOP_DELAY: '0', ...env },
   })
 }
 
