@@ -162,7 +162,7 @@ async function run (): Promise<void> {
   if (flags.scan) {
     s3 = startBenchS3()
     const { runScanBench } = await import('./scan.js')
-    process.stdout.write(`${await runScanBench(s3)}\n`)
+    process.stdout.write(`${await runScanBench(s3, { rounds: ROUNDS })}\n`)
     return
   }
   if (!flags.tsx) {

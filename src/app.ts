@@ -63,7 +63,7 @@ export function loggerOptions (config: Config): LoggerOptions {
     level: config.logLevel,
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     // A last pass over every line: tokens, signatures, policies and the keys themselves, wherever they ended up.
-    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, config.jwt.secret, redisPassword(config.redis.url)]) },
+    hooks: { streamWrite: createLogScrubber([config.s3.credentials?.secretAccessKey, config.s3.credentials?.sessionToken, config.s3.credentials?.accessKeyId, ...config.jwt.secrets, redisPassword(config.redis.url)]) },
   }
 }
 

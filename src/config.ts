@@ -52,8 +52,11 @@ export const EnvSchema = Type.Object({
   CLEANUP_INTERVAL: duration('how often the in-process orphan sweep runs, at most 7 d; 0 turns it off', '0'),
   CLEANUP_LOOKBACK: duration('with the date layout, how far past ORPHAN_TTL the orphan sweep looks, at least 1 s', '30d'),
 
-  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'the HS256 secret, at least 32 characters' })),
+  JWT_SECRET: Type.Optional(Type.String({ pattern: '^[^,]{32,}(,[^,]{32,})?$', description: 'the HS256 secret, at least 32 characters; during a rotation two, comma separated (new,old): tokens signed with either verify, npm run token signs with the first' })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----', description: 'a PEM public key (RS256 or ES256); \\n escapes are allowed' })),
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'the http(s) URL of your identity provider\'s JSON Web Key Set (RS256 and ES256 keys, each with a kid); needs JWT_ISSUER and JWT_AUDIENCE, and https in production' })),
+  JWT_JWKS_REFRESH: duration('how often the key set is fetched again in the background so that removed keys stop verifying, 1 m to 1 d', '10m'),
+  JWT_JWKS_MIN_REFETCH_INTERVAL: duration('the least time between two fetches of the key set caused by tokens naming an unknown kid, 1 s to 1 h', '30s'),
   JWT_ALLOW_PUBLIC_SECRET: flag('true lets NODE_ENV=production run with a JWT_SECRET published in this repository (docker-compose.yml, .env.example): for a local stack only', false),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'the required iss claim' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the required aud claim' })),
@@ -160,8 +163,13 @@ export interface Config {
   }
   readonly downloads: { readonly urlExpiresSeconds: number, readonly maxUrlExpiresSeconds: number }
   readonly jwt: {
+    /** The HS256 secret that signs (npm run token, the development token): the first of `secrets`. */
     readonly secret: string | undefined
+    /** Every HS256 secret that verifies: one, or two during a rotation (the new one first). */
+    readonly secrets: readonly string[]
     readonly publicKey: string | undefined
+    /** Keys come from this JSON Web Key Set (by the token's kid), fetched and cached; exclusive with secrets and publicKey. */
+    readonly jwks: { readonly url: string, readonly refreshMs: number, readonly minRefetchIntervalMs: number } | undefined
     readonly issuer: string | undefined
     readonly audience: string | undefined
     readonly ownerClaim: string
@@ -363,15 +371,27 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
   if ((env.AWS_ACCESS_KEY_ID === undefined) !== (env.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together')
   }
-  if (env.JWT_SECRET !== undefined && env.JWT_PUBLIC_KEY !== undefined) problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one')
+  const jwtKeySources = [env.JWT_SECRET, env.JWT_PUBLIC_KEY, env.JWT_JWKS_URL].filter((v) => v !== undefined).length
+  if (jwtKeySources > 1) problems.push('JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL are exclusive: set one')
+  const secrets = env.JWT_SECRET?.split(',') ?? []
+  const jwksRefreshMs = parseDurationMs(env.JWT_JWKS_REFRESH)
+  const jwksMinRefetchMs = parseDurationMs(env.JWT_JWKS_MIN_REFETCH_INTERVAL)
+  if (env.JWT_JWKS_URL !== undefined) {
+    // A provider's key set signs the tokens of all its clients: only iss and aud say a token was meant for filegate.
+    if (env.JWT_ISSUER === undefined || env.JWT_AUDIENCE === undefined) problems.push('JWT_ISSUER and JWT_AUDIENCE must be set with JWT_JWKS_URL: the provider\'s keys also sign tokens meant for other services')
+    if (production && !env.JWT_JWKS_URL.startsWith('https://')) problems.push('JWT_JWKS_URL must be an https URL in production: whoever can change the keys in transit can sign tokens')
+    if (!URL.canParse(env.JWT_JWKS_URL)) problems.push('JWT_JWKS_URL is not a URL')
+  }
+  if (jwksRefreshMs < 60_000 || jwksRefreshMs > 86_400_000) problems.push('JWT_JWKS_REFRESH must be between 1 m and 1 d')
+  if (jwksMinRefetchMs < 1000 || jwksMinRefetchMs > 3_600_000) problems.push('JWT_JWKS_MIN_REFETCH_INTERVAL must be between 1 s and 1 h')
   // The development secret is public: it may sign tokens only for the embedded store, which holds nothing real.
   const embedded = env.S3_ENDPOINT === undefined && !production
-  const keyless = env.JWT_SECRET === undefined && env.JWT_PUBLIC_KEY === undefined
-  if (requireJwtKey && keyless && production) problems.push('JWT_SECRET or JWT_PUBLIC_KEY must be set in production')
-  else if (requireJwtKey && keyless && !embedded) problems.push('JWT_SECRET (or JWT_PUBLIC_KEY) must be set when S3_ENDPOINT is: the development secret is used only with the embedded store')
-  if (production && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret in production')
-  else if (!embedded && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) problems.push('JWT_SECRET must not be the development secret when S3_ENDPOINT is set: it is public, so anyone could sign tokens')
-  else if (production && env.JWT_SECRET !== undefined && PUBLIC_JWT_SECRETS.includes(env.JWT_SECRET) && !env.JWT_ALLOW_PUBLIC_SECRET) {
+  const keyless = jwtKeySources === 0
+  if (requireJwtKey && keyless && production) problems.push('JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL must be set in production')
+  else if (requireJwtKey && keyless && !embedded) problems.push('JWT_SECRET (or JWT_PUBLIC_KEY or JWT_JWKS_URL) must be set when S3_ENDPOINT is: the development secret is used only with the embedded store')
+  if (production && secrets.includes(DEVELOPMENT_JWT_SECRET)) problems.push('JWT_SECRET must not be the development secret in production')
+  else if (!embedded && secrets.includes(DEVELOPMENT_JWT_SECRET)) problems.push('JWT_SECRET must not be the development secret when S3_ENDPOINT is set: it is public, so anyone could sign tokens')
+  else if (production && secrets.some((s) => PUBLIC_JWT_SECRETS.includes(s)) && !env.JWT_ALLOW_PUBLIC_SECRET) {
     problems.push('JWT_SECRET is a secret published in this repository (docker-compose.yml or .env.example), so anyone could sign tokens: set your own, or JWT_ALLOW_PUBLIC_SECRET=true for a local stack')
   }
   for (const url of webhookUrls) if (!URL.canParse(url)) problems.push(`WEBHOOK_URLS holds "${url}", which is not a URL`)
@@ -422,7 +442,9 @@ function toConfig (env: Env, requireJwtKey: boolean): Config {
     cleanup: { intervalSeconds: cleanupInterval, lookbackSeconds: cleanupLookback },
     downloads: { urlExpiresSeconds: downloadExpires, maxUrlExpiresSeconds: downloadMax },
     jwt: {
-      secret: env.JWT_SECRET ?? (embedded && env.JWT_PUBLIC_KEY === undefined ? DEVELOPMENT_JWT_SECRET : undefined),
+      secret: secrets[0] ?? (embedded && keyless ? DEVELOPMENT_JWT_SECRET : undefined),
+      secrets: secrets.length > 0 ? secrets : embedded && keyless ? [DEVELOPMENT_JWT_SECRET] : [],
+      jwks: env.JWT_JWKS_URL === undefined ? undefined : { url: env.JWT_JWKS_URL, refreshMs: jwksRefreshMs, minRefetchIntervalMs: jwksMinRefetchMs },
       publicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,

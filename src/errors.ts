@@ -7,6 +7,7 @@ export const FileTooLargeError = createError<'FILE_TOO_LARGE', 400, [number, num
 export const PostTooLargeError = createError<'FILE_TOO_LARGE', 400, [number, number]>('FILE_TOO_LARGE', 'The declared size %d exceeds %d bytes, the most one POST upload may carry; upload it in parts with POST /files/multipart', 400)
 export const InvalidKeyError = createError<'INVALID_KEY', 400, [string]>('INVALID_KEY', 'The key is not an upload key issued by filegate: %s', 400)
 export const UnauthorizedError = createError<'UNAUTHORIZED', 401, [string]>('UNAUTHORIZED', '%s', 401)
+export const UnknownSigningKeyError = createError<'UNKNOWN_SIGNING_KEY', 401, [string]>('UNKNOWN_SIGNING_KEY', '%s', 401)
 export const OwnerTooLongError = createError<'OWNER_TOO_LONG', 401, [string]>('OWNER_TOO_LONG', '%s', 401)
 export const FileNotFoundError = createError<'FILE_NOT_FOUND', 404, []>('FILE_NOT_FOUND', 'No file with this id', 404)
 export const FileLimitReachedError = createError<'FILE_LIMIT_REACHED', 403, [number]>('FILE_LIMIT_REACHED', 'You already have %d files, the most allowed; delete some before uploading more', 403)

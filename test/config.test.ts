@@ -56,7 +56,7 @@ const DEFAULTS: Config = {
   trustProxy: false,
   downloads: { urlExpiresSeconds: 5 * 60, maxUrlExpiresSeconds: 3600 },
   cleanup: { intervalSeconds: 0, lookbackSeconds: 30 * 86400 },
-  jwt: { secret: DEVELOPMENT_JWT_SECRET, publicKey: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30, cacheSize: 10000 },
+  jwt: { secret: DEVELOPMENT_JWT_SECRET, secrets: [DEVELOPMENT_JWT_SECRET], publicKey: undefined, jwks: undefined, issuer: undefined, audience: undefined, ownerClaim: 'sub', requireExp: true, maxLifetimeSeconds: 86400, clockToleranceSeconds: 30, cacheSize: 10000 },
   corsOrigins: [],
   demoPage: true,
   docs: { persistAuthorization: false },
@@ -176,7 +176,7 @@ t.test('the development secret only with the embedded store; published secrets o
   const endpoint = { S3_ENDPOINT: 'http://127.0.0.1:9000' }
   const keyless = refusal(endpoint)
   t.ok(keyless instanceof ConfigError, 'a real S3_ENDPOINT without a JWT key is refused, in development too')
-  t.match(keyless?.message, /JWT_SECRET \(or JWT_PUBLIC_KEY\) must be set when S3_ENDPOINT is/)
+  t.match(keyless?.message, /JWT_SECRET \(or JWT_PUBLIC_KEY or JWT_JWKS_URL\) must be set when S3_ENDPOINT is/)
   assertRefused(t, { ...endpoint, JWT_SECRET: DEVELOPMENT_JWT_SECRET }, ['JWT_SECRET'], 'the development secret with a real store')
   t.equal(loadConfig({}).jwt.secret, DEVELOPMENT_JWT_SECRET, 'the embedded store (no S3_ENDPOINT, not production) uses the development secret')
   t.equal(loadConfig(endpoint, { requireJwtKey: false }).jwt.secret, undefined, 'a tool that verifies no token (cleanup) needs no key, and gets no development secret')

@@ -37,7 +37,7 @@ function realStoreEnv (): Record<string, string> {
 t.test('a real S3_ENDPOINT without JWT_SECRET: start-up fails naming it, in development too, and prints no token', async (t) => {
   const { code, output } = await startExpectingExit(realStoreEnv())
   t.equal(code, 1, 'the process exits 1')
-  t.match(output, /JWT_SECRET \(or JWT_PUBLIC_KEY\) must be set when S3_ENDPOINT is/, 'the message names JWT_SECRET')
+  t.match(output, /JWT_SECRET \(or JWT_PUBLIC_KEY or JWT_JWKS_URL\) must be set when S3_ENDPOINT is/, 'the message names JWT_SECRET')
   t.notMatch(output, /Development token/, 'no development token is printed')
   t.notMatch(output, /ey[\w-]+\.[\w-]+\.[\w-]+/, 'no token at all')
 })

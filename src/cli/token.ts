@@ -19,7 +19,7 @@ try {
   fail(error instanceof ConfigError ? error.message : String(error))
 }
 if (config.production) fail('Refusing to mint tokens with NODE_ENV=production: tokens come from your identity provider.')
-if (config.jwt.secret === undefined) fail('JWT_PUBLIC_KEY is set: filegate only verifies such tokens and cannot sign them.')
+if (config.jwt.secret === undefined) fail('JWT_PUBLIC_KEY or JWT_JWKS_URL is set: filegate only verifies such tokens and cannot sign them.')
 
 let expiresSeconds: number
 try {

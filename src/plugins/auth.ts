@@ -1,11 +1,14 @@
-// Authentication: verifies the Bearer JWT with @fastify/jwt and sets request.owner from the owner claim.
+// Authentication: verifies the Bearer JWT (an HS256 secret or two, a public key, or the keys of a JWKS) and sets
+// request.owner from the owner claim.
 import fastifyJwt from '@fastify/jwt'
+import { createVerifier, type VerifierOptions } from 'fast-jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Config } from '../config.js'
-import { OwnerTooLongError, UnauthorizedError } from '../errors.js'
+import { JwksKeys } from '../auth/jwks-keys.js'
+import { OwnerTooLongError, UnauthorizedError, UnknownSigningKeyError } from '../errors.js'
 import type { OwnerCheck } from '../uploads/owner-limits.js'
 
 declare module 'fastify' {
@@ -14,8 +17,13 @@ declare module 'fastify' {
     owner: string
   }
   interface FastifyInstance {
-    /** Sets request.owner, or throws 401 UNAUTHORIZED unless the token and its owner claim are valid. Synchronous. */
-    authenticate: (request: FastifyRequest) => void
+    /**
+     * Sets request.owner, or throws 401 UNAUTHORIZED unless the token and its owner claim are valid. Synchronous, except
+     * for a token naming a JWKS key not loaded yet: then it returns a promise that settles once the key set was asked.
+     */
+    authenticate: (request: FastifyRequest) => void | Promise<void>
+    /** With JWT_JWKS_URL, the key set (for its fetch count); else undefined. */
+    jwks: JwksKeys | undefined
   }
 }
 
@@ -28,6 +36,25 @@ const JWT_MESSAGES: Readonly<Record<string, string>> = {
   FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'The token is not trusted',
   FAST_JWT_MISSING_SIGNATURE: 'The token is not signed',
   FAST_JWT_MISSING_REQUIRED_CLAIM: 'The token has no exp claim; filegate requires tokens that expire',
+  FAST_JWT_INVALID_ALGORITHM: 'The token is not signed with an algorithm its key allows',
+}
+
+const errorCode = (error: unknown): string => typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
+
+const JoseHeader = Compile(Type.Object({ kid: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) }, { additionalProperties: true }))
+
+/** The kid of a token's header, read before any key is chosen (the header is unverified until its key checks the signature). */
+function tokenKid (token: string): string {
+  const dot = token.indexOf('.')
+  let header: unknown
+  try {
+    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
+  } catch {
+    throw new UnauthorizedError('The token is invalid')
+  }
+  if (dot <= 0 || !JoseHeader.Check(header)) throw new UnauthorizedError('The token is invalid')
+  if (header.kid === undefined) throw new UnknownSigningKeyError('The token names no signing key (kid); with JWT_JWKS_URL the key is chosen by kid')
+  return header.kid
 }
 
 /** The token of `Authorization: Bearer <token>`, read exactly as @fastify/jwt's lookupToken does, without its per-call option merge. */
@@ -45,23 +72,79 @@ export interface AuthOptions {
 }
 
 export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }: AuthOptions) {
-  if (jwt.publicKey === undefined && jwt.secret === undefined) throw new Error('No JWT key: set JWT_SECRET or JWT_PUBLIC_KEY')
-  const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
-  await app.register(fastifyJwt, {
-    secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',
-    verify: {
-      algorithms,
-      // exp and nbf are checked with this much slack for clock skew (iat, which fast-jwt leaves alone, below).
-      clockTolerance: jwt.clockToleranceSeconds * 1000,
-      ...(jwt.requireExp && { requiredClaims: ['exp'] }),
-      // Verified tokens are kept, keyed by a hash of the whole token, each until its exp (plus the same tolerance) or nbf
-      // says otherwise, in a bounded LRU: a user's token is sent many times. Failures are never served from it.
-      // (fast-jwt keeps a failure until now + tolerance + errorCacheTTL, so this TTL makes every one stale at once.)
-      ...(jwt.cacheSize > 0 && { cache: jwt.cacheSize, errorCacheTTL: () => -(jwt.clockToleranceSeconds * 1000) - 1 }),
-      ...(jwt.issuer !== undefined && { allowedIss: jwt.issuer }),
-      ...(jwt.audience !== undefined && { allowedAud: jwt.audience }),
-    },
-  })
+  if (jwt.publicKey === undefined && jwt.secret === undefined && jwt.jwks === undefined) throw new Error('No JWT key: set JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL')
+  const verifyOptions: VerifierOptions = {
+    // exp and nbf are checked with this much slack for clock skew (iat, which fast-jwt leaves alone, below).
+    clockTolerance: jwt.clockToleranceSeconds * 1000,
+    // fast-jwt checks iss and aud only when a token has them: with JWT_ISSUER or JWT_AUDIENCE set they must be there.
+    requiredClaims: [...(jwt.requireExp ? ['exp'] : []), ...(jwt.issuer !== undefined ? ['iss'] : []), ...(jwt.audience !== undefined ? ['aud'] : [])],
+    // Verified tokens are kept, keyed by a hash of the whole token, each until its exp (plus the same tolerance) or nbf
+    // says otherwise, in a bounded LRU: a user's token is sent many times. Failures are never served from it.
+    // (fast-jwt keeps a failure until now + tolerance + errorCacheTTL, so this TTL makes every one stale at once.)
+    ...(jwt.cacheSize > 0 && { cache: jwt.cacheSize, errorCacheTTL: () => -(jwt.clockToleranceSeconds * 1000) - 1 }),
+    ...(jwt.issuer !== undefined && { allowedIss: jwt.issuer }),
+    ...(jwt.audience !== undefined && { allowedAud: jwt.audience }),
+  }
+
+  /** The verified payload, or a promise of it when the key must be fetched first. */
+  let verifyToken: (token: string) => unknown
+  app.decorate('jwks', undefined)
+  if (jwt.jwks !== undefined) {
+    const { url, refreshMs, minRefetchIntervalMs } = jwt.jwks
+    // One verifier (with its own cache of verified tokens) per published key, made on first use. When the set
+    // changes they are all dropped: a token verified by a key that is no longer published is verified again, and fails.
+    const verifiers = new Map<string, (token: string) => unknown>()
+    const keys = new JwksKeys({ url, refreshMs, minRefetchIntervalMs, log: app.log, onChange: () => verifiers.clear() })
+    app.jwks = keys
+    await keys.load()
+    const verifierFor = (kid: string): ((token: string) => unknown) | undefined => {
+      const known = verifiers.get(kid)
+      if (known !== undefined) return known
+      const key = keys.get(kid)
+      if (key === undefined) return undefined
+      const made = createVerifier({ ...verifyOptions, key: key.pem, algorithms: [key.algorithm] })
+      verifiers.set(kid, made)
+      return made
+    }
+    verifyToken = (token) => {
+      const kid = tokenKid(token)
+      const verify = verifierFor(kid)
+      if (verify !== undefined) return verify(token)
+      return keys.refetchForUnknown().then(() => {
+        const fetched = verifierFor(kid)
+        if (fetched === undefined) throw new UnknownSigningKeyError(`The token's signing key (kid ${JSON.stringify(kid.slice(0, 64))}) is not published at JWT_JWKS_URL`)
+        return fetched(token)
+      })
+    }
+  } else {
+    const algorithms: Array<'RS256' | 'ES256' | 'HS256'> = jwt.publicKey !== undefined ? ['RS256', 'ES256'] : ['HS256']
+    // The plugin keeps app.jwt.sign (the development token) and verifies with the first secret (or the public key).
+    await app.register(fastifyJwt, {
+      secret: jwt.publicKey !== undefined ? { public: jwt.publicKey } : jwt.secret ?? '',
+      verify: { ...verifyOptions, algorithms },
+    })
+    // During a rotation JWT_SECRET holds a second secret: a token whose signature the first does not match is tried with it.
+    const previous = jwt.publicKey !== undefined ? [] : jwt.secrets.slice(1).map((secret) => createVerifier({ ...verifyOptions, key: secret, algorithms: ['HS256'] }))
+    verifyToken = (token) => {
+      try {
+        // The plugin's own verifier, built once at registration: one decode and one signature check per request
+        // (request.jwtVerify() decodes twice and merges its options on every call).
+        return app.jwt.verify(token)
+      } catch (error) {
+        if (previous.length === 0 || errorCode(error) !== 'FAST_JWT_INVALID_SIGNATURE') throw error
+        let last: unknown = error
+        for (const verify of previous) {
+          try {
+            return verify(token)
+          } catch (next) {
+            if (errorCode(next) !== 'FAST_JWT_INVALID_SIGNATURE') throw next
+            last = next
+          }
+        }
+        throw last
+      }
+    }
+  }
 
   // The claims are external data: the owner claim must be a non-empty string, iat and exp numbers when present.
   const claims = Compile(Type.Object({ [jwt.ownerClaim]: Type.String({ minLength: 1, maxLength: 1024 }) }))
@@ -82,18 +165,18 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
     }
   }
 
-  app.decorateRequest('owner', '')
-  app.decorate('authenticate', function authenticate (request: FastifyRequest) {
-    let payload: unknown
-    try {
-      // The plugin's own verifier, built once at registration: one decode and one signature check per request
-      // (request.jwtVerify() decodes twice and merges its options on every call).
-      payload = app.jwt.verify(bearerToken(request.headers.authorization))
-    } catch (error) {
-      if (error instanceof UnauthorizedError) throw error
-      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : ''
-      throw new UnauthorizedError(JWT_MESSAGES[code] ?? 'The token is invalid')
-    }
+  /** A verifier's failure as filegate's 401. */
+  function refusal (error: unknown): Error {
+    if (error instanceof UnauthorizedError || error instanceof UnknownSigningKeyError) return error
+    const code = errorCode(error)
+    // fast-jwt names the missing claim ("The aud claim is required."): exp, or iss or aud when they are configured.
+    const missing = code === 'FAST_JWT_MISSING_REQUIRED_CLAIM' && error instanceof Error ? /^The (iss|aud) claim/.exec(error.message)?.[1] : undefined
+    if (missing !== undefined) return new UnauthorizedError(`The token has no ${missing} claim; filegate requires it (${missing === 'iss' ? 'JWT_ISSUER' : 'JWT_AUDIENCE'})`)
+    return new UnauthorizedError(JWT_MESSAGES[code] ?? 'The token is invalid')
+  }
+
+  /** The checks of a verified payload; sets request.owner. */
+  function accept (request: FastifyRequest, payload: unknown): void {
     if (!timeClaims.Check(payload)) throw new UnauthorizedError('The token\'s iat or exp claim is not a number')
     checkTimes(payload)
     if (!claims.Check(payload)) throw new UnauthorizedError(`The token has no usable ${jwt.ownerClaim} claim`)
@@ -103,5 +186,18 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
     const problem = checkOwner(owner)
     if (problem !== undefined) throw new OwnerTooLongError(problem)
     request.owner = owner
+  }
+
+  app.decorateRequest('owner', '')
+  app.decorate('authenticate', function authenticate (request: FastifyRequest): void | Promise<void> {
+    let payload: unknown
+    try {
+      payload = verifyToken(bearerToken(request.headers.authorization))
+    } catch (error) {
+      throw refusal(error)
+    }
+    // Only a token naming a JWKS key not loaded yet waits (for one bounded fetch of the key set).
+    if (payload instanceof Promise) return payload.then((verified) => { accept(request, verified) }, (error: unknown) => { throw refusal(error) })
+    accept(request, payload)
   })
 }, { name: 'auth' })

@@ -30,6 +30,12 @@ export class ClamdErrorAnswer extends ClamdNoVerdictError {
 
 /** The largest chunk sent in one INSTREAM frame (clamd takes any size up to its StreamMaxLength). */
 const MAX_FRAME = 1024 * 1024
+/**
+ * How many bytes may wait in the socket's buffer before the next chunk is read from the source. Waiting for 'drain'
+ * after every chunk (the socket's own 16 KiB mark) kept the S3 read and the clamd write in lock-step; this much ahead
+ * lets both run, at a bounded cost in memory per scan (docs/scanning.md, Performance).
+ */
+const WRITE_AHEAD_BYTES = 2 * 1024 * 1024
 const END_OF_STREAM = Buffer.alloc(4)
 
 /** Reads clamd's answer to a `z` command (NUL-terminated), however the socket ends. */
@@ -111,7 +117,7 @@ export interface ScanLimits {
 
 /**
  * Streams `source` to clamd with INSTREAM and returns its verdict. Reading runs ahead of the socket (the next chunk is
- * read while the last is being written, up to the socket's buffer). Throws ClamdUnavailableError when clamd cannot be
+ * read while earlier ones are being written, up to WRITE_AHEAD_BYTES waiting). Throws ClamdUnavailableError when clamd cannot be
  * reached (refused), breaks the connection without an answer (as it may for a stream over a StreamMaxLength set lower
  * than `maxBytes`) or stays silent for `timeoutMs`, and ClamdErrorAnswer for an answer that is no verdict.
  */
@@ -130,13 +136,14 @@ export async function scanStream (address: ClamdAddress, source: AsyncIterable<U
       if (sent > maxBytes) return { status: 'error', message: `the file is over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
       for (let offset = 0; offset < chunk.length && !socket.destroyed && socket.writable; offset += MAX_FRAME) {
         const part = chunk.subarray(offset, offset + MAX_FRAME)
-        const length = Buffer.alloc(4)
+        const length = Buffer.allocUnsafe(4)
         length.writeUInt32BE(part.length)
         socket.cork()
         socket.write(length)
-        const more = socket.write(part)
+        socket.write(part)
         socket.uncork()
-        if (!more) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), answer, failed])
+        // Past the socket's own mark a write has asked for 'drain', so it comes once the buffer is written out.
+        if (socket.writableLength > WRITE_AHEAD_BYTES) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), answer, failed])
       }
       // clamd has answered already (its size limit): the rest of the stream is not needed.
       if (socket.destroyed || !socket.writable) break

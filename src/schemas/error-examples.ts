@@ -3,7 +3,7 @@ import {
   ContentTypeNotAllowedError, FileInfectedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
   PayloadTooLargeError, RateLimitedError, ScanPendingError, StorageTimeoutError, StorageUnavailableError, UnauthorizedError,
   UnsupportedMediaTypeError, UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError,
-  UploadRejectedError, ValidationError,
+  UploadRejectedError, UnknownSigningKeyError, ValidationError,
 } from '../errors.js'
 import type { ErrorResponse } from './error-response.js'
 import { STATUS_CODES } from 'node:http'
@@ -23,7 +23,7 @@ const uploadNotFound = new UploadNotFoundError()
 /** What any operation may answer with each status, unless the operation says otherwise below. */
 const BY_STATUS: Readonly<Record<number, readonly NamedError[]>> = {
   400: [validation],
-  401: [unauthorized],
+  401: [unauthorized, new UnknownSigningKeyError('The token\'s signing key (kid "2026-12-key") is not published at JWT_JWKS_URL')],
   403: [new FileLimitReachedError(1000)],
   404: [fileNotFound],
   409: [new UploadBusyError()],

@@ -1,9 +1,9 @@
-// The hot object calls (record reads, HEAD, ranged GET, small conditional PUTs, DELETE) over the lean client, as the SDK store answers them.
+// The hot object calls (record reads, HEAD, ranged GET, streamed GET, small conditional PUTs, DELETE) over the lean client, as the SDK store answers them.
 import { isConditionalConflict, isInvalidRange, isNotFound, isPreconditionFailed, toStorageError } from './s3-errors.js'
 import { parseErrorBody, type S3Http } from './s3-http.js'
 import type { ObjectHead, ObjectStore } from './s3.js'
 
-type LeanCalls = Pick<ObjectStore, 'head' | 'getText' | 'getTextAndEtag' | 'getRange' | 'replace' | 'put' | 'copy' | 'delete'>
+type LeanCalls = Pick<ObjectStore, 'head' | 'getText' | 'getTextAndEtag' | 'getRange' | 'getStream' | 'replace' | 'put' | 'copy' | 'delete'>
 
 /** The deadline of one server-side copy, as the SDK store's (S3 copies 5 GiB in well under a minute). */
 const COPY_TIMEOUT_MS = 300_000
@@ -63,6 +63,16 @@ export function leanObjectCalls (http: S3Http, sdk: ObjectStore, { bucket, timeo
       if (res.error === undefined) return { bytes: new Uint8Array(res.body.subarray(0, bytes)), etag: unquote(res.headers.etag) }
       if (isNotFound(res.error)) return undefined
       if (isInvalidRange(res.error)) return { bytes: new Uint8Array(), etag: '' }
+      return fail(res.error)
+    },
+    async getStream (key) {
+      const res = await http.stream(key)
+      if (res === undefined) return await sdk.getStream(key)
+      if (res.error === undefined) {
+        const size = Number(res.headers['content-length'] ?? 0)
+        return { body: res.body, size: Number.isSafeInteger(size) && size >= 0 ? size : 0 }
+      }
+      if (isNotFound(res.error)) return undefined
       return fail(res.error)
     },
     async replace (key, body, { contentType, ifMatch }) {

@@ -1,4 +1,5 @@
 // The lean S3 client: object requests signed with SigV4 headers over a pooled undici agent, with the SDK's deadline and retries.
+import type { Readable } from 'node:stream'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { Agent } from 'undici'
 import { StorageTimeoutError, StorageUnavailableError } from '../errors.js'
@@ -35,6 +36,14 @@ export interface S3HttpRequest {
   readonly timeoutMs?: number
 }
 
+/** A GET answered with success: its body still to be read, as a stream. */
+export interface S3HttpStream {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Readable
+  readonly error: undefined
+}
+
 export interface S3Http {
   /**
    * Sends one request, retried on 5xx, throttling and connection errors within one S3_TIMEOUT_MS deadline. Returns the
@@ -42,6 +51,12 @@ export interface S3Http {
    * STORAGE_TIMEOUT or STORAGE_UNAVAILABLE otherwise, and returns undefined when the endpoint needs the SDK to sign.
    */
   send (request: S3HttpRequest): Promise<(S3HttpResponse & { readonly error: S3ResponseError | undefined }) | undefined>
+  /**
+   * A GET whose body is handed over as a stream (a scan's read of a whole object): retried as `send` is until S3 starts
+   * answering, within one S3_TIMEOUT_MS; the body then flows with S3_TIMEOUT_MS as the longest silence between chunks,
+   * and up to STREAM_HIGH_WATER_MARK read ahead of its reader. An error answer is read whole, as `send` gives it.
+   */
+  stream (key: string): Promise<S3HttpStream | (S3HttpResponse & { readonly error: S3ResponseError }) | undefined>
   destroy (): void
 }
 
@@ -86,6 +101,18 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, r
 
 const text = (value: string | string[] | undefined): string => Array.isArray(value) ? value.join(',') : value ?? ''
 
+/**
+ * How much of a streamed body is read ahead of its reader (undici's default is 64 KiB): with more, the socket to S3
+ * is paused and resumed far less often while a scan relays an object to clamd (docs/scanning.md, Performance).
+ */
+const STREAM_HIGH_WATER_MARK = 1024 * 1024
+
+const headersOf = (raw: Record<string, string | string[] | undefined>): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(raw)) headers[name] = text(value)
+  return headers
+}
+
 export function createS3Http ({ client, bucket, timeoutMs }: { client: S3Client, bucket: string, timeoutMs: number }): S3Http {
   const signer = createRequestSigner(client, bucket)
   // One pool per origin; idle sockets are kept below the 5 s most stores (and AWS's 20 s) close them after.
@@ -109,43 +136,75 @@ export function createS3Http ({ client, bucket, timeoutMs }: { client: S3Client,
     }
     // Breaking out of the loop destroys the body, which closes that connection: only a store ignoring Range gets there.
     if (method === 'HEAD') res.body.resume()
-    const responseHeaders: Record<string, string> = {}
-    for (const [name, value] of Object.entries(res.headers)) responseHeaders[name] = text(value)
+    const responseHeaders = headersOf(res.headers)
     const all = chunks.length === 1 ? chunks[0] ?? Buffer.alloc(0) : Buffer.concat(chunks)
     const error = res.statusCode >= 300 ? parseErrorBody(res.statusCode, all.toString('utf8')) : undefined
     return { status: res.statusCode, headers: responseHeaders, body: all, error }
+  }
+
+  async function attemptStream (key: string, signal: AbortSignal) {
+    const signed = await signer.sign({ method: 'GET', key, headers: {}, payloadHash: EMPTY_SHA256 })
+    if (signed === undefined) return undefined
+    const url = new URL(signed.url)
+    const res = await agent.request({
+      origin: url.origin, path: signed.path, method: 'GET', headers: signed.headers, signal, highWaterMark: STREAM_HIGH_WATER_MARK, bodyTimeout: timeoutMs,
+    })
+    const headers = headersOf(res.headers)
+    if (res.statusCode < 300) {
+      // undici's body emits an error when it is destroyed before its end (a scan that stops early: clamd away, its size
+      // limit): a reader iterating it still gets the error, but one that only destroys it must not crash the process.
+      res.body.on('error', () => undefined)
+      return { status: res.statusCode, headers, body: res.body, error: undefined }
+    }
+    const body = Buffer.from(await res.body.arrayBuffer())
+    return { status: res.statusCode, headers, body, error: parseErrorBody(res.statusCode, body.toString('utf8')) }
+  }
+
+  /** Makes attempts until one answers a success or a final error, on the SDK's schedule, while `signal` (the call's deadline) holds. */
+  async function retrying<T extends { readonly status: number, readonly error: S3ResponseError | undefined }> (signal: AbortSignal, once: () => Promise<T | undefined>): Promise<T | undefined> {
+    for (let n = 1; ; n++) {
+      let failure: unknown
+      let throttled = false
+      try {
+        const answer = await once()
+        if (answer?.error === undefined || !isRetryableAnswer(answer.error)) return answer
+        failure = answer.error
+        throttled = THROTTLING_CODES.has(answer.error.code) || answer.status === 429
+      } catch (error) {
+        if (signal.aborted) throw Object.assign(new StorageTimeoutError(), { cause: error })
+        if (error instanceof StorageUnavailableError) throw error
+        const code = codeOf(error)
+        if (!RETRYABLE_NETWORK_CODES.has(code)) {
+          // Another network failure is a store filegate cannot reach; anything else is a bug, and stays one.
+          if (code.startsWith('E') || code.startsWith('UND_ERR')) throw Object.assign(new StorageUnavailableError(), { cause: error })
+          throw error
+        }
+        failure = error
+      }
+      if (n >= MAX_ATTEMPTS) throw Object.assign(new StorageUnavailableError(), { cause: failure })
+      const delay = Math.floor(Math.random() * Math.min(MAX_DELAY_MS, (throttled ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS) * 2 ** n))
+      try {
+        await sleep(delay, signal)
+      } catch (error) {
+        throw Object.assign(new StorageTimeoutError(), { cause: error })
+      }
+    }
   }
 
   return {
     async send (request) {
       // One deadline for the whole call, retries and backoff included, as the SDK store's abortSignal.
       const signal = AbortSignal.timeout(request.timeoutMs ?? timeoutMs)
-      for (let n = 1; ; n++) {
-        let failure: unknown
-        let throttled = false
-        try {
-          const answer = await attempt(request, signal)
-          if (answer?.error === undefined || !isRetryableAnswer(answer.error)) return answer
-          failure = answer.error
-          throttled = THROTTLING_CODES.has(answer.error.code) || answer.status === 429
-        } catch (error) {
-          if (signal.aborted) throw Object.assign(new StorageTimeoutError(), { cause: error })
-          if (error instanceof StorageUnavailableError) throw error
-          const code = codeOf(error)
-          if (!RETRYABLE_NETWORK_CODES.has(code)) {
-            // Another network failure is a store filegate cannot reach; anything else is a bug, and stays one.
-            if (code.startsWith('E') || code.startsWith('UND_ERR')) throw Object.assign(new StorageUnavailableError(), { cause: error })
-            throw error
-          }
-          failure = error
-        }
-        if (n >= MAX_ATTEMPTS) throw Object.assign(new StorageUnavailableError(), { cause: failure })
-        const delay = Math.floor(Math.random() * Math.min(MAX_DELAY_MS, (throttled ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS) * 2 ** n))
-        try {
-          await sleep(delay, signal)
-        } catch (error) {
-          throw Object.assign(new StorageTimeoutError(), { cause: error })
-        }
+      return await retrying(signal, async () => await attempt(request, signal))
+    },
+    async stream (key) {
+      // The deadline holds until S3 starts answering; it is then lifted, or it would cut the body short.
+      const deadline = new AbortController()
+      const timer = setTimeout(() => deadline.abort(new Error('S3 did not start answering in time')), timeoutMs)
+      try {
+        return await retrying(deadline.signal, async () => await attemptStream(key, deadline.signal))
+      } finally {
+        clearTimeout(timer)
       }
     },
     destroy () {

@@ -87,6 +87,9 @@ t.test('every JWT failure is 401 UNAUTHORIZED', async (t) => {
     ['a numeric owner claim', { authorization: `Bearer ${sign({ sub: 42, ...good })}` }],
     ['a wrong issuer', { authorization: `Bearer ${sign({ sub: 'alice', ...good, iss: 'https://evil.test' })}` }],
     ['a wrong audience', { authorization: `Bearer ${sign({ sub: 'alice', ...good, aud: 'other' })}` }],
+    // fast-jwt checks iss and aud only when present: with JWT_ISSUER and JWT_AUDIENCE set, a token without them is refused too.
+    ['no issuer', { authorization: `Bearer ${sign({ sub: 'alice', ...good, iss: undefined })}` }],
+    ['no audience', { authorization: `Bearer ${sign({ sub: 'alice', ...good, aud: undefined })}` }],
   ]
   for (const [name, headers] of headersFor) {
     for (const [method, url, payload] of [['POST', '/files/upload-url', { filename: 'a.txt' }], ['GET', '/files', undefined]] as const) {

@@ -1,4 +1,5 @@
 // The lean S3 client against the SDK, call by call, on RGW and s3rver: the same results, the same filegate errors, the same retries.
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,6 +77,22 @@ async function s3rverStore (t: Test): Promise<Store> {
 
 const ok = (value: unknown): Outcome => ({ value: comparable(value) })
 
+/** A streamed GET (what a scan reads) read to its end: the size S3 declared, and the bytes' length and SHA-256. */
+async function streamed (objects: ObjectStore, key: string): Promise<{ size: number, length: number, sha256: string } | undefined> {
+  const object = await objects.getStream(key)
+  if (object === undefined) return undefined
+  const hash = createHash('sha256')
+  let length = 0
+  for await (const chunk of object.body) {
+    hash.update(chunk)
+    length += chunk.length
+  }
+  return { size: object.size, length, sha256: hash.digest('hex') }
+}
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+/** Several MiB: a streamed body of many chunks. */
+const BIG = 'streamed to clamd in many chunks\n'.repeat(100_000)
+
 for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as const) {
   t.test(`lean client and SDK on ${name}`, async (t) => {
     const store = await start(t)
@@ -87,6 +104,10 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
       await outcome(() => objects.getTextAndEtag(`${prefix}a.txt`)),
       await outcome(() => objects.getRange(`${prefix}a.txt`, 5)),
       await outcome(() => objects.getRange(`${prefix}a.txt`, 100)),
+      await outcome(() => streamed(objects, `${prefix}a.txt`)),
+      await outcome(async () => { await objects.put(`${prefix}big.txt`, BIG, { contentType: 'text/plain' }); return await streamed(objects, `${prefix}big.txt`) }),
+      // A scan that stops early (clamd away) drops the body unread: no error escapes.
+      await outcome(async () => { const object = await objects.getStream(`${prefix}big.txt`); (object?.body as { destroy (): void } | undefined)?.destroy(); return object?.size }),
       await outcome(() => objects.put(`${prefix}empty`, '', { contentType: 'application/octet-stream' })),
       // s3rver never answers a ranged GET of an empty object (with either client): RGW only.
       store.isRgw ? await outcome(() => objects.getRange(`${prefix}empty`, 10)) : ok({ bytes: new Uint8Array(), etag: '' }),
@@ -99,7 +120,9 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
       await outcome(() => objects.head(`${prefix}a.txt`)),
     ])
     t.match(written.outcomes, [ok('created'), { value: { size: 12, contentType: 'text/plain', recent: true } }, ok('hello, world'), { value: { text: 'hello, world' } },
-      ok({ bytes: new TextEncoder().encode('hello') }), ok({ bytes: new TextEncoder().encode('hello, world') }), ok('created'), ok({ bytes: new Uint8Array(), etag: '' }),
+      ok({ bytes: new TextEncoder().encode('hello') }), ok({ bytes: new TextEncoder().encode('hello, world') }),
+      ok({ size: 12, length: 12, sha256: sha256('hello, world') }), ok({ size: BIG.length, length: BIG.length, sha256: sha256(BIG) }), ok(BIG.length),
+      ok('created'), ok({ bytes: new Uint8Array(), etag: '' }),
       ok('created'), ok('{"a":"ü"}'), { value: { etag: /^[0-9a-f]{32}$/ } }, { value: { size: 12, contentType: 'text/plain', recent: true } }, ok(undefined),
       ok(undefined), ok(undefined)], 'the values are the expected ones (a copy keeps type and size; a missing source is undefined)')
 
@@ -108,9 +131,10 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
       await outcome(() => objects.getText(`${prefix}none`)),
       await outcome(() => objects.getTextAndEtag(`${prefix}none`)),
       await outcome(() => objects.getRange(`${prefix}none`, 10)),
+      await outcome(() => objects.getStream(`${prefix}none`)),
       await outcome(() => objects.delete(`${prefix}none`)),
     ])
-    t.same(missing.outcomes, [ok(undefined), ok(undefined), ok(undefined), ok(undefined), ok(undefined)], 'a missing key is undefined everywhere, and deleting it is fine')
+    t.same(missing.outcomes, [ok(undefined), ok(undefined), ok(undefined), ok(undefined), ok(undefined), ok(undefined)], 'a missing key is undefined everywhere, and deleting it is fine')
 
     const conditional = await bothClients(t, store, 'conditional writes', async (objects, _proxy, prefix) => {
       const key = `${prefix}record.json`
@@ -143,15 +167,17 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
       await objects.put(`${prefix}r.txt`, 'retried', { contentType: 'text/plain' })
       proxy.failNext(2, 500, 'InternalError')
       const read = await outcome(() => objects.getText(`${prefix}r.txt`))
+      proxy.failNext(2, 500, 'InternalError')
+      const stream = await outcome(() => streamed(objects, `${prefix}r.txt`))
       proxy.failNext(2, 503, 'ServiceUnavailable')
       const head = await outcome(async () => (await objects.head(`${prefix}r.txt`))?.size)
       proxy.failNext(1, 503, 'SlowDown')
       const put = await outcome(() => objects.put(`${prefix}s.txt`, 'throttled once', { contentType: 'text/plain', createOnly: true }))
       proxy.failNext(3, 502, 'BadGateway')
       const exhausted = await outcome(() => objects.getText(`${prefix}r.txt`))
-      return [read, head, put, exhausted]
+      return [read, stream, head, put, exhausted]
     })
-    t.same(retried, { outcomes: [ok('retried'), ok(7), ok('created'), { error: 'STORAGE_UNAVAILABLE' }], requests: 1 + 3 + 3 + 2 + 3 },
+    t.same(retried, { outcomes: [ok('retried'), ok({ size: 7, length: 7, sha256: sha256('retried') }), ok(7), ok('created'), { error: 'STORAGE_UNAVAILABLE' }], requests: 1 + 3 + 3 + 3 + 2 + 3 },
       '5xx and throttling are retried (3 attempts in all), then STORAGE_UNAVAILABLE')
 
     const refused = await bothClients(t, store, '4xx not retried', async (objects, proxy, prefix) => {

@@ -1,5 +1,5 @@
 // A real clamd for tests: started on loopback with a one-signature database, stopped with the test; and the EICAR string.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { pingClamd } from '../../src/scanning/clamd-client.js'
 import { freePort } from '../helper.js'
+import { spawnTestChild, stopTestChild, waitUntilAnswering } from './child-process.js'
 
 /** The EICAR test string, put together at run time so that no file in the repository carries it. */
 export function eicar (): string {
@@ -47,31 +48,17 @@ export async function startTestClamd (t: Test, options: { streamMaxLength?: stri
     `StreamMaxLength ${options.streamMaxLength ?? '25M'}`, 'SelfCheck 0', 'MaxThreads 4', '',
   ].join('\n'))
   let child: ChildProcess | undefined
-  let output = ''
 
   async function start (): Promise<void> {
-    const started = spawn('clamd', ['--foreground', `--config-file=${conf}`], { stdio: ['ignore', 'pipe', 'pipe'] })
-    child = started
-    const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000) }
-    started.stdout?.on('data', keep)
-    started.stderr?.on('data', keep)
-    const deadline = Date.now() + START_DEADLINE_MS
-    while (!(await pingClamd({ host: '127.0.0.1', port }, 1000))) {
-      if (started.exitCode !== null) throw new Error(`clamd exited with ${started.exitCode}:\n${output}`)
-      if (Date.now() > deadline) throw new Error(`clamd did not answer PING on port ${port} within ${START_DEADLINE_MS} ms:\n${output}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const started = spawnTestChild('clamd', ['--foreground', `--config-file=${conf}`])
+    child = started.child
+    await waitUntilAnswering(started, `clamd on port ${port}`, async () => await pingClamd({ host: '127.0.0.1', port }, 1000), { deadlineMs: START_DEADLINE_MS })
   }
 
   async function stop (): Promise<void> {
     const running = child
     child = undefined
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return
-    const exited = new Promise((resolve) => running.once('exit', resolve))
-    running.kill('SIGTERM')
-    const killed = setTimeout(() => running.kill('SIGKILL'), 10_000)
-    await exited
-    clearTimeout(killed)
+    await stopTestChild(running)
   }
 
   await start()

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { freePort } from '../helper.js'
+import { waitUntilAnswering } from './child-process.js'
 
 /**
  * One request as HAProxy logged it: which server answered (or `<NOSRV>`), the status, how the session ended, and its
@@ -94,12 +95,7 @@ export async function startHaproxy (t: Test, servers: ReadonlyArray<{ name: stri
   child.stderr.on('data', (chunk: Buffer) => onText(chunk.toString()))
 
   const base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 15_000
-  while (!(await fetch(`${base}/health`).then(() => true, () => false))) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${output}`)
-    if (Date.now() > deadline) throw new Error(`haproxy did not answer within 15 s:\n${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitUntilAnswering({ child, output: () => output }, 'haproxy', async () => await fetch(`${base}/health`).then(() => true, () => false), { deadlineMs: 15_000, intervalMs: 50 })
   return {
     base,
     requests: () => [...lines],

@@ -1,8 +1,9 @@
 // Debian's redis-server for one test, on 127.0.0.1 and a free port, with no persistence; stopped when the test ends.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import type { Test } from 'tap'
 import { freePort } from '../helper.js'
+import { spawnTestChild, stopTestChild, waitUntilAnswering } from './child-process.js'
 
 export interface TestRedis {
   readonly port: number
@@ -36,31 +37,17 @@ async function answersPing (port: number, timeoutMs = 1000): Promise<boolean> {
 export async function startTestRedis (t: Test): Promise<TestRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
-  let output = ''
 
   async function start (): Promise<void> {
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    child = started
-    started.stdout?.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000) })
-    started.stderr?.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-4000) })
-    const deadline = Date.now() + START_DEADLINE_MS
-    while (!(await answersPing(port))) {
-      if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}:\n${output}`)
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on port ${port} within ${START_DEADLINE_MS} ms:\n${output}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    const started = spawnTestChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'])
+    child = started.child
+    await waitUntilAnswering(started, `redis-server on port ${port}`, async () => await answersPing(port), { deadlineMs: START_DEADLINE_MS, intervalMs: 50 })
   }
 
   async function stop (): Promise<void> {
     const running = child
     child = undefined
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return
-    const exited = new Promise((resolve) => running.once('exit', resolve))
-    running.kill('SIGCONT')
-    running.kill('SIGTERM')
-    const timer = setTimeout(() => running.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
+    await stopTestChild(running, { killAfterMs: 5000 })
   }
 
   t.teardown(stop)

@@ -1,9 +1,9 @@
 // The real server (`node --import tsx src/server.ts`) as a child process, for tests of signals, shutdown and memory.
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { createTestBucket, freePort, s3ClientFor, testS3, testS3Env } from '../helper.js'
+import { spawnTestChild, waitUntilAnswering, type TestChild } from './child-process.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -19,53 +19,49 @@ export interface ServerProcess {
   kill (signal: NodeJS.Signals): void
 }
 
+/** How long the server may take to answer /health (tsx compiles on start; the machine may be busy). */
+export const SERVER_START_DEADLINE_MS = 60_000
+
+/**
+ * `node --import tsx src/server.ts` on the test S3, with only `env` beyond the store's settings and a path.
+ * Load shedding is off unless `env` turns it on: on a busy 2-core CI machine a process's event loop can lag past
+ * the threshold, and its 503 OVERLOADED answers would fail tests about other things (as buildTestApp does in process).
+ */
+export function spawnFilegate (env: Record<string, string>, keep = Number.POSITIVE_INFINITY): TestChild {
+  return spawnTestChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    keep,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...testS3Env(testS3()), HOST: '127.0.0.1', LOAD_SHED_MAX_EVENT_LOOP_DELAY: '0', ...env },
+  })
+}
+
+/** Waits until the server on `port` answers /health. */
+export async function waitForHealth (started: TestChild, what: string, port: number): Promise<void> {
+  await waitUntilAnswering(started, what, async () => await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false), { deadlineMs: SERVER_START_DEADLINE_MS })
+}
+
 /** Starts the server on a fresh bucket of the test S3 (or `env.S3_ENDPOINT`) and waits until /health answers. */
 export async function startServer (t: Test, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const store = testS3()
-  const s3 = s3ClientFor(store)
+  const s3 = s3ClientFor(testS3())
   t.teardown(() => s3.destroy())
   const bucket = await createTestBucket(t, s3)
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ...testS3Env(store),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      RATE_LIMIT_ENABLED: 'false',
-      ...env,
-      S3_BUCKET: bucket,
-    },
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const started = spawnFilegate({ PORT: String(port), LOG_LEVEL: 'info', RATE_LIMIT_ENABLED: 'false', ...env, S3_BUCKET: bucket })
+  const { child } = started
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }))
   })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const pid = child.pid
   if (pid === undefined) throw new Error('the server did not start')
-
   const base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`)
-    if (Date.now() > deadline) throw new Error(`the server did not answer /health within 60 s:\n${output}`)
-    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false)
-    if (ok) break
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  await waitForHealth(started, 'the server', port)
 
   return {
     base,
     pid,
     bucket,
-    output: () => output,
+    output: started.output,
     async rssBytes () {
       const status = await readFile(`/proc/${pid}/status`, 'utf8')
       const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]
