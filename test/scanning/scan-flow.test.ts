@@ -79,6 +79,10 @@ t.test('clamd stopped: files stay pending and unserved; started again, they beco
   const clamd = await startTestClamd(t)
   const store = testS3()
   const first = await buildTestApp(t, scanEnv(clamd))
+  const refused = new Map<string, number>()
+  first.app.events.runner.addObserver({
+    retried ({ event, consumer }) { if (consumer === 'clamav-scan') refused.set(event.data.file.id, (refused.get(event.data.file.id) ?? 0) + 1) },
+  })
   await clamd.stop()
   t.equal((await first.app.inject({ method: 'GET', url: '/ready' })).statusCode, 503, '/ready reports clamd gone')
   t.equal((await first.app.inject({ method: 'GET', url: '/ready' })).json<{ code: string }>().code, 'SCANNER_UNAVAILABLE')
@@ -87,8 +91,10 @@ t.test('clamd stopped: files stay pending and unserved; started again, they beco
   t.equal((await first.app.inject({ method: 'POST', url: `/files/confirm/${waiting.key}`, headers: bearer('alice') })).statusCode, 201)
   const interrupted = await upload(first.app, 'alice', 'b.txt', 'scanned by the next filegate\n')
   t.equal((await first.app.inject({ method: 'POST', url: `/files/confirm/${interrupted.key}`, headers: bearer('alice') })).statusCode, 201)
-  // A few retries pass with clamd away.
-  await new Promise((resolve) => setTimeout(resolve, 2000))
+  // A few retries pass with clamd away (counted through the runner, not waited for blindly).
+  const deadline = Date.now() + 30_000
+  while ([waiting, interrupted].some((file) => (refused.get(file.file_id) ?? 0) < 2) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+  for (const file of [waiting, interrupted]) t.ok((refused.get(file.file_id) ?? 0) >= 2, `${file.file_id}: its scan was tried and retried with clamd away`)
   for (const file of [waiting, interrupted]) {
     t.same(await scanOf(first.app, 'alice', file.file_id), { status: 'pending' }, 'still pending while clamd is away')
     const res = await downloadStatus(first.app, 'alice', file.file_id)
