@@ -30,8 +30,8 @@ const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`
 /** A short grace (twice S3_TIMEOUT_MS, the least allowed) and poll, so the drain starts soon after the dispatcher does. */
 const DISPATCHER_ENV = { S3_TIMEOUT_MS: '1000', EVENTS_GRACE: '2s', EVENTS_POLL_INTERVAL: '200ms' }
 
-const us = (values: readonly number[]): string => `${Math.round(median(values))} µs`
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds))
+export const us = (values: readonly number[]): string => `${Math.round(median(values))} µs`
+export const sleep = async (milliseconds: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, milliseconds)) }
 
 /** A webhook receiver that answers 204 at once and notes when each event id first arrived and when its change was made. */
 interface Receiver {
@@ -70,11 +70,12 @@ async function startReceiver (): Promise<Receiver> {
   })
 }
 
-async function waitFor (what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+/** Polls `check` every `intervalMs` until it holds, or throws after `timeoutMs`. */
+export async function waitFor (what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
+    await sleep(intervalMs)
   }
 }
 

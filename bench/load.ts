@@ -90,25 +90,34 @@ export async function postToS3 (grant: Grant, body: Uint8Array<ArrayBuffer>, con
  * One whole upload: a grant from filegate, the bytes to S3, the confirm (at `confirmBase`: filegate, or the reference's
  * raw S3 work). Returns the file id, or throws.
  */
-export async function uploadFlow (base: string, token: string, body: Uint8Array<ArrayBuffer>, confirmBase = base): Promise<string> {
+export async function uploadFlow (base: string, token: string, body: Uint8Array<ArrayBuffer>, confirmBase = base, confirmTimes?: number[]): Promise<string> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   const res = await fetch(`${base}/files/upload-url`, { method: 'POST', headers, body: JSON.stringify({ filename: 'report.txt', content_type: 'text/plain', size: body.length }) })
   if (res.status !== 200) throw new Error(`upload-url answered ${res.status}: ${await res.text()}`)
   const grant = parseGrant(await res.json())
   const stored = await postToS3(grant, body, 'text/plain')
   if (stored !== 204) throw new Error(`S3 answered ${stored} to the POST`)
+  const confirmStart = performance.now()
   const confirm = await fetch(confirmBase === base ? `${base}/files/confirm/${grant.key}` : `${confirmBase}/confirm/${grant.key}`, { method: 'POST', headers: { authorization: headers.authorization } })
   const text = await confirm.text()
   if (confirm.status !== 201) throw new Error(`confirm answered ${confirm.status}: ${text}`)
+  confirmTimes?.push(performance.now() - confirmStart)
   return grant.file_id
+}
+
+/** A flow load's figures, with the confirm request's own latency (request sent → answer read) beside the whole flow's. */
+export interface FlowResult extends LoadResult {
+  readonly confirmP50Ms: number
+  readonly confirmP99Ms: number
 }
 
 /** Whole flows per second, `concurrency` at a time, for a bounded time. */
 export async function driveFlows ({ base, confirmBase = base, token, concurrency, seconds, bytes }: {
   base: string, confirmBase?: string, token: (i: number) => string, concurrency: number, seconds: number, bytes: number
-}): Promise<LoadResult> {
+}): Promise<FlowResult> {
   const body = new Uint8Array(bytes).fill(120)
   const latencies: number[] = []
+  const confirmTimes: number[] = []
   let errors = 0
   let n = 0
   const start = performance.now()
@@ -117,7 +126,7 @@ export async function driveFlows ({ base, confirmBase = base, token, concurrency
     while (performance.now() < end) {
       const t0 = performance.now()
       try {
-        await uploadFlow(base, token(n++), body, confirmBase)
+        await uploadFlow(base, token(n++), body, confirmBase, confirmTimes)
         latencies.push(performance.now() - t0)
       } catch {
         errors++
@@ -126,5 +135,9 @@ export async function driveFlows ({ base, confirmBase = base, token, concurrency
   }))
   const elapsed = (performance.now() - start) / 1000
   latencies.sort((a, b) => a - b)
-  return { rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length }
+  confirmTimes.sort((a, b) => a - b)
+  return {
+    rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length,
+    confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
+  }
 }

@@ -158,11 +158,36 @@ interface Measured { readonly runs: LoadResult[], readonly rss: number[], readon
 const measured = (): Measured => ({ runs: [], rss: [], cpuUs: [] })
 
 async function run (): Promise<void> {
-  // --scan: scanning and thumbnail figures alone (bench/scan.ts), in this process.
+  // --scan: scanning and thumbnail figures alone (bench/scan.ts): throughput in this process, then confirms with
+  // SCANNER=clamav against without, on two filegate processes sharing the same clamd.
   if (flags.scan) {
     s3 = startBenchS3()
-    const { runScanBench } = await import('./scan.js')
-    process.stdout.write(`${await runScanBench(s3, { rounds: ROUNDS })}\n`)
+    const { runScanBench, runScanConfirmBench, startBenchClamd } = await import('./scan.js')
+    // Started before this process is pinned, so clamd (like RGW) is on neither core alone.
+    const clamd = await startBenchClamd(128)
+    try {
+      process.stdout.write(`${await runScanBench(s3, clamd, { rounds: ROUNDS })}\n`)
+      if (!flags.tsx) {
+        progress('bundling filegate (as npm run build does)')
+        const build = await buildForBench()
+        if (build.diagnostics !== '') progress(`the compiler reported type errors, compiled anyway:\n${build.diagnostics}`)
+      }
+      pinned = cpus().length >= 2 && pinProcess(process.pid, LOAD_CORE)
+      serverCore = pinned ? SERVER_CORE : undefined
+      admin = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } })
+      bucket = `fg-bench-${randomBytes(5).toString('hex')}`
+      await admin.send(new CreateBucketCommand({ Bucket: bucket }))
+      const store = s3
+      const table = await runScanConfirmBench({
+        admin, bucket, rounds: ROUNDS, seconds: SECONDS, concurrency: FLOW_CONCURRENCY, token: tokenOf, progress,
+        startFilegate: async (env) => await startFilegate(store, [], undefined, env),
+      }, clamd)
+      const loadAfter = loadavg()
+      process.stdout.write(`${table}\n(${new Date().toISOString()}; load average ${loadBefore[0]?.toFixed(2)} before, ${loadAfter[0]?.toFixed(2)} after; ` +
+        `${pinned ? `filegate on core ${SERVER_CORE}, load generator on core ${LOAD_CORE}, clamd and RGW on either` : 'not pinned'})\n`)
+    } finally {
+      await clamd.stop()
+    }
     return
   }
   if (!flags.tsx) {

@@ -1,35 +1,77 @@
-// npm run bench -- --scan: scan throughput S3 → filegate's clamd client → clamd against clamdscan --stream, and thumbnails per second.
+// npm run bench -- --scan: scan throughput S3 → filegate's clamd client → clamd against clamdscan --stream, thumbnails per second,
+// and confirm's latency and rate with SCANNER=clamav against without scanning.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import sharp from 'sharp'
 import { loadConfig } from '../src/config.js'
+import { eventIdOfOutboxKey, OUTBOX_PREFIX, typeOfEvent } from '../src/events/event-model.js'
 import { pingClamd, scanStream } from '../src/scanning/clamd-client.js'
 import { createObjectStore, createS3Clients } from '../src/storage/s3.js'
 import { renderVariant } from '../src/variants/render-variant.js'
-import { freePort } from './servers.js'
+import { sleep, us, waitFor, type EventsBenchContext } from './events.js'
+import { driveFlows, type FlowResult } from './load.js'
+import { median, ms, pairedRatios, ratio, renderTable, spread } from './report.js'
+import { cpuSeconds, freePort } from './servers.js'
 import type { BenchS3 } from './test-s3.js'
 
 const MIB = 1024 * 1024
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 
-/**
- * Scans one file of `mib` MiB both ways, `rounds` times, the side that goes first alternating from round to round,
- * after one untimed scan each way (clamd's first scan after it starts is several times slower than the next ones: it
- * used to land on filegate's side of round 1 every time); thumbnails of a 12 MP JPEG for `seconds`.
- */
-export async function runScanBench (s3: BenchS3, { mib = 64, rounds = 3, seconds = 5 } = {}): Promise<string> {
+/** A clamd of the bench's own (a one-line test signature database), on a free loopback port. */
+export interface BenchClamd {
+  readonly address: { readonly host: string, readonly port: number }
+  /** Its config file, for clamdscan. */
+  readonly conf: string
+  /** A directory of its own, removed by stop(). */
+  readonly dir: string
+  /** Its StreamMaxLength in MiB. */
+  readonly maxMib: number
+  stop (): Promise<void>
+}
+
+/** Starts clamd in the foreground (as the tests do) and waits for its PING; `maxMib` is its StreamMaxLength. */
+export async function startBenchClamd (maxMib: number): Promise<BenchClamd> {
   const dir = await mkdtemp(join(tmpdir(), 'filegate-bench-clamd-'))
   const port = await freePort()
   await writeFile(join(dir, 'test.hdb'), '44d88612fea8a8f36de82e1278abb02f:68:Filegate.Test.EICAR\n')
   const conf = join(dir, 'clamd.conf')
-  await writeFile(conf, [`TCPSocket ${port}`, 'TCPAddr 127.0.0.1', `DatabaseDirectory ${dir}`, 'Foreground yes', `LogFile ${join(dir, 'clamd.log')}`, `StreamMaxLength ${mib * 2}M`, ''].join('\n'))
+  await writeFile(conf, [`TCPSocket ${port}`, 'TCPAddr 127.0.0.1', `DatabaseDirectory ${dir}`, 'Foreground yes', `LogFile ${join(dir, 'clamd.log')}`, `StreamMaxLength ${maxMib}M`, ''].join('\n'))
   const clamd = spawn('clamd', ['--foreground', `--config-file=${conf}`], { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => clamd.once('exit', () => resolve()))
+  const stop = async (): Promise<void> => {
+    if (clamd.exitCode === null && clamd.signalCode === null) {
+      clamd.kill('SIGTERM')
+      await exited
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
   const address = { host: '127.0.0.1', port }
+  try {
+    const deadline = Date.now() + 30_000
+    while (!(await pingClamd(address, 1000))) {
+      if (Date.now() > deadline || clamd.exitCode !== null) throw new Error('clamd did not start')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return { address, conf, dir, maxMib, stop }
+}
+
+/**
+ * Scans one file of `mib` MiB both ways, `rounds` times, the side that goes first alternating from round to round,
+ * after one untimed scan each way (clamd's first scan after it starts is several times slower than the next ones: it
+ * used to land on filegate's side of round 1 every time); thumbnails of a 12 MP JPEG for `seconds`. `clamd`'s
+ * StreamMaxLength must be at least `mib`.
+ */
+export async function runScanBench (s3: BenchS3, clamd: BenchClamd, { mib = 64, rounds = 3, seconds = 5 } = {}): Promise<string> {
+  if (clamd.maxMib < mib) throw new Error(`clamd's StreamMaxLength (${clamd.maxMib} MiB) is under the ${mib} MiB file`)
+  const { address, conf, dir } = clamd
   const config = loadConfig({
     NODE_ENV: 'test', S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: 'true', AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, S3_BUCKET: `fg-bench-scan-${randomBytes(4).toString('hex')}`, JWT_SECRET: 'bench-secret-0123456789-abcdefghijklmnop',
@@ -39,11 +81,6 @@ export async function runScanBench (s3: BenchS3, { mib = 64, rounds = 3, seconds
   const bucket = config.s3.bucket
   const key = 'scan-bench.bin'
   try {
-    const deadline = Date.now() + 30_000
-    while (!(await pingClamd(address, 1000))) {
-      if (Date.now() > deadline || clamd.exitCode !== null) throw new Error('clamd did not start')
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
     const bytes = randomBytes(mib * MIB)
     await clients.internal.send(new CreateBucketCommand({ Bucket: bucket }))
     await clients.internal.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes }))
@@ -55,7 +92,7 @@ export async function runScanBench (s3: BenchS3, { mib = 64, rounds = 3, seconds
       const started = performance.now()
       const object = await objects.getStream(key)
       if (object === undefined) throw new Error('the bench object is gone')
-      const verdict = await scanStream(address, object.body, { timeoutMs: 60_000, maxBytes: mib * 2 * MIB })
+      const verdict = await scanStream(address, object.body, { timeoutMs: 60_000, maxBytes: clamd.maxMib * MIB })
       if (verdict.status !== 'clean') throw new Error(`filegate's scan answered ${JSON.stringify(verdict)}`)
       return mib / ((performance.now() - started) / 1000)
     }
@@ -97,10 +134,98 @@ export async function runScanBench (s3: BenchS3, { mib = 64, rounds = 3, seconds
       `thumbnails (256 px WebP) of a 12 MP JPEG (${(photo.length / MIB).toFixed(1)} MiB): ${perSecond.toFixed(2)}/s in one process (${thumbs} in ${seconds} s)`,
     ].join('\n')
   } finally {
-    clamd.kill('SIGTERM')
     await clients.internal.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined)
     await clients.internal.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined)
     clients.internal.destroy()
-    await rm(dir, { recursive: true, force: true })
+    await rm(join(dir, key), { force: true })
   }
+}
+
+interface ConfirmRound {
+  readonly off: FlowResult
+  readonly on: FlowResult
+  readonly offCpuUs: number
+  readonly onCpuUs: number
+  /** Flows/s of the scanning side counted until its round's last scan was recorded. */
+  readonly onSustained: number
+  /** From the scanning side's last flow to the last scan of the round recorded. */
+  readonly drainMs: number
+}
+
+/**
+ * upload → S3 → confirm on two filegate processes of the same build, one with SCANNER=clamav against `clamd` and one
+ * without, driven one at a time in alternating rounds (as bench/events.ts drives webhooks on and off). The scanning
+ * side's round ends once every scan of it is recorded, so its scans count against its own round and not the next side's.
+ * `context.bucket` must be this bench's own: the outbox under it holds only the scanning side's events.
+ */
+export async function runScanConfirmBench (context: EventsBenchContext, clamd: BenchClamd): Promise<string> {
+  const { admin, bucket, rounds, seconds, concurrency, token, progress } = context
+  // A file.created event leaves the outbox once its scan is recorded. (The file.scanned events stay until a poll past
+  // EVENTS_GRACE finishes them, no consumer wanting them: that work falls on the scanning side's later rounds.)
+  const scansDone = async (): Promise<boolean> => {
+    let token: string | undefined
+    do {
+      const page = await admin.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: OUTBOX_PREFIX, ContinuationToken: token }))
+      if ((page.Contents ?? []).some((o) => typeOfEvent(eventIdOfOutboxKey(o.Key ?? '') ?? '') === 'file.created')) return false
+      token = page.NextContinuationToken
+    } while (token !== undefined)
+    return true
+  }
+  const waitForScans = async (): Promise<void> => { await waitFor('the round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 250) }
+  const off = await context.startFilegate({})
+  const on = await context.startFilegate({ SCANNER: 'clamav', CLAMD_HOST: clamd.address.host, CLAMD_PORT: String(clamd.address.port) })
+  const runs: ConfirmRound[] = []
+  try {
+    // One untimed second each, so neither side's first round carries its warm-up.
+    progress('scan on vs off: warming up both filegate processes')
+    for (const server of [off, on]) await driveFlows({ base: server.base, token: (i) => token(i + 997), concurrency, seconds: 1, bytes: 1024 })
+    await waitForScans()
+    for (let round = 0; round < rounds; round++) {
+      let offRun: FlowResult | undefined
+      let onRun: FlowResult | undefined
+      let offCpuUs = Number.NaN
+      let onCpuUs = Number.NaN
+      let onSustained = Number.NaN
+      let drainMs = Number.NaN
+      for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
+        progress(`round ${round + 1}/${rounds}: upload → S3 → confirm, SCANNER=${side === 'on' ? 'clamav' : 'none'}`)
+        const server = side === 'on' ? on : off
+        const cpuBefore = cpuSeconds(server.pid)
+        const started = performance.now()
+        const result = await driveFlows({ base: server.base, token: (i) => token(i + 17 * round), concurrency, seconds, bytes: 1024 })
+        if (side === 'off') {
+          offRun = result
+          offCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
+        } else {
+          onRun = result
+          const ended = performance.now()
+          await waitForScans()
+          drainMs = performance.now() - ended
+          onSustained = result.completed / ((performance.now() - started) / 1000)
+          // The server's CPU per flow, the round's scans (S3 read, clamd, record update) included.
+          onCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
+        }
+        await sleep(500)
+      }
+      if (offRun !== undefined && onRun !== undefined) runs.push({ off: offRun, on: onRun, offCpuUs, onCpuUs, onSustained, drainMs })
+    }
+  } finally {
+    await Promise.all([off.stop(), on.stop()])
+  }
+
+  const of = (pick: (r: ConfirmRound) => number): number[] => runs.map(pick)
+  const latency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(of((r) => r[side][which])))
+  const offRates = of((r) => r.off.rps)
+  const onRates = of((r) => r.on.rps)
+  const errors = runs.reduce((n, r) => n + r.off.errors + r.on.errors, 0)
+  const table = renderTable(
+    [`confirm with scanning on vs off (${rounds} alternating rounds of ${seconds} s, ${concurrency} flows at a time, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'server CPU per flow', 'ratio (paired by round)'],
+    [
+      ['upload → S3 → confirm, SCANNER=none', spread(offRates), `${latency('off', 'confirmP50Ms')} / ${latency('off', 'confirmP99Ms')}`, `${latency('off', 'p50Ms')} / ${latency('off', 'p99Ms')}`, us(of((r) => r.offCpuUs)), '1.00× off'],
+      ['the same, SCANNER=clamav (each file scanned during the round)', spread(onRates), `${latency('on', 'confirmP50Ms')} / ${latency('on', 'confirmP99Ms')}`, `${latency('on', 'p50Ms')} / ${latency('on', 'p99Ms')}`, us(of((r) => r.onCpuUs)), `flows/s ${ratio(pairedRatios(onRates, offRates), 'off')}`],
+      ['  confirm latency, scanning on over off', '', `${ratio(pairedRatios(of((r) => r.on.confirmP50Ms), of((r) => r.off.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(of((r) => r.on.confirmP99Ms), of((r) => r.off.confirmP99Ms)), 'off')}`, '', '', 'p50 / p99, paired by round'],
+      ['  … flows/s counted until the round\'s last scan was recorded', spread(of((r) => r.onSustained)), `scans finished ${ms(median(of((r) => r.drainMs)))} after the round`, '', '', ratio(pairedRatios(of((r) => r.onSustained), offRates), 'off')],
+    ],
+  )
+  return `${table}${errors > 0 ? `\n\n${errors} flows failed: treat the figures as suspect` : ''}`
 }
