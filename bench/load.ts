@@ -141,3 +141,43 @@ export async function driveFlows ({ base, confirmBase = base, token, concurrency
     confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
   }
 }
+
+/**
+ * Open loop: flow number i starts `i / perSecond` seconds after the start, whether or not the earlier ones have
+ * answered, for `seconds`; then every started flow is awaited. The arrival rate is the load's, not the server's, so
+ * the latencies are those of a server that keeps up (unlike driveFlows, which saturates it). rps counts completed
+ * flows over the time until the last one answered.
+ */
+export async function driveOpenFlows ({ base, token, perSecond, seconds, bytes }: {
+  base: string, token: (i: number) => string, perSecond: number, seconds: number, bytes: number
+}): Promise<FlowResult> {
+  const body = new Uint8Array(bytes).fill(120)
+  const latencies: number[] = []
+  const confirmTimes: number[] = []
+  const flows: Promise<void>[] = []
+  let errors = 0
+  const start = performance.now()
+  const total = Math.floor(perSecond * seconds)
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond
+    const wait = due - performance.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    flows.push((async () => {
+      const t0 = performance.now()
+      try {
+        await uploadFlow(base, token(i), body, base, confirmTimes)
+        latencies.push(performance.now() - t0)
+      } catch {
+        errors++
+      }
+    })())
+  }
+  await Promise.all(flows)
+  const elapsed = (performance.now() - start) / 1000
+  latencies.sort((a, b) => a - b)
+  confirmTimes.sort((a, b) => a - b)
+  return {
+    rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length,
+    confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
+  }
+}

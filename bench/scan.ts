@@ -13,12 +13,19 @@ import { pingClamd, scanStream } from '../src/scanning/clamd-client.js'
 import { createObjectStore, createS3Clients } from '../src/storage/s3.js'
 import { renderVariant } from '../src/variants/render-variant.js'
 import { sleep, us, waitFor, type EventsBenchContext } from './events.js'
-import { driveFlows, uploadFlow, type FlowResult } from './load.js'
+import { driveFlows, driveOpenFlows, uploadFlow, type FlowResult } from './load.js'
 import { median, ms, pairedRatios, ratio, renderTable, spread } from './report.js'
 import { cpuSeconds, freePort } from './servers.js'
 import type { BenchS3 } from './test-s3.js'
 
 const MIB = 1024 * 1024
+/**
+ * The open-loop arrival rate of runScanConfirmBench: about a quarter of the ~46 flows/s that one core served with
+ * scanning off at saturation (docs/scanning.md), so confirm's latency is that of a server that keeps up.
+ */
+export const OPEN_LOOP_FLOWS_PER_SECOND = 10
+/** After an open-loop round, how long its scans may still run and count as keeping up. */
+const OPEN_LOOP_DRAIN_MS = 2000
 
 
 /** A clamd of the bench's own (a one-line test signature database), on a free loopback port. */
@@ -152,13 +159,20 @@ interface ConfirmRound {
   readonly drainMs: number
 }
 
+interface OpenRound {
+  readonly off: FlowResult
+  readonly on: FlowResult
+  /** From the scanning side's last flow answered to the last scan of the round recorded. */
+  readonly drainMs: number
+}
+
 /**
  * upload → S3 → confirm on two filegate processes of the same build, one with SCANNER=clamav against `clamd` and one
  * without, driven one at a time in alternating rounds (as bench/events.ts drives webhooks on and off). The scanning
  * side's round ends once every scan of it is recorded, so its scans count against its own round and not the next side's.
  * `context.bucket` must be this bench's own: the outbox under it holds only the scanning side's events.
  */
-export async function runScanConfirmBench (context: EventsBenchContext, clamd: BenchClamd): Promise<string> {
+export async function runScanConfirmBench (context: EventsBenchContext, clamd: BenchClamd, perSecond = OPEN_LOOP_FLOWS_PER_SECOND): Promise<string> {
   const { admin, bucket, rounds, seconds, concurrency, token, progress } = context
   // A file.created event leaves the outbox once its scan is recorded. (The file.scanned events stay until a poll past
   // EVENTS_GRACE finishes them, no consumer wanting them: that work falls on the scanning side's later rounds.)
@@ -175,6 +189,7 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
   const off = await context.startFilegate({})
   const on = await context.startFilegate({ SCANNER: 'clamav', CLAMD_HOST: clamd.address.host, CLAMD_PORT: String(clamd.address.port) })
   const runs: ConfirmRound[] = []
+  const openRuns: OpenRound[] = []
   try {
     // One untimed second each, so neither side's first round carries its warm-up.
     progress('scan on vs off: warming up both filegate processes')
@@ -219,6 +234,26 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
       }
       if (offRun !== undefined && onRun !== undefined) runs.push({ off: offRun, on: onRun, offCpuUs, onCpuUs, onSustained, drainMs })
     }
+    // Open loop: the same rounds at a fixed arrival rate well under saturation, so the scan jobs have a core to spare.
+    for (let round = 0; round < rounds; round++) {
+      let offRun: FlowResult | undefined
+      let onRun: FlowResult | undefined
+      let drainMs = Number.NaN
+      for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
+        progress(`open loop round ${round + 1}/${rounds}: ${perSecond} flows/s, SCANNER=${side === 'on' ? 'clamav' : 'none'}`)
+        const result = await driveOpenFlows({ base: (side === 'on' ? on : off).base, token: (i) => token(i + 17 * round + 500), perSecond, seconds, bytes: 1024 })
+        if (side === 'off') {
+          offRun = result
+        } else {
+          onRun = result
+          const ended = performance.now()
+          await waitFor('the open-loop round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 50)
+          drainMs = performance.now() - ended
+        }
+        await sleep(500)
+      }
+      if (offRun !== undefined && onRun !== undefined) openRuns.push({ off: offRun, on: onRun, drainMs })
+    }
   } finally {
     await Promise.all([off.stop(), on.stop()])
   }
@@ -237,5 +272,20 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
       ['  … flows/s counted until the round\'s last scan was recorded', spread(of((r) => r.onSustained)), `scans finished ${ms(median(of((r) => r.drainMs)))} after the round`, '', '', ratio(pairedRatios(of((r) => r.onSustained), offRates), 'off')],
     ],
   )
-  return `${table}${errors > 0 ? `\n\n${errors} flows failed: treat the figures as suspect` : ''}`
+  const open = (pick: (r: OpenRound) => number): number[] => openRuns.map(pick)
+  const openLatency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(open((r) => r[side][which])))
+  const drains = open((r) => r.drainMs)
+  const kept = drains.filter((d) => d <= OPEN_LOOP_DRAIN_MS).length
+  const openErrors = openRuns.reduce((n, r) => n + r.off.errors + r.on.errors, 0)
+  const openTable = renderTable(
+    [`open loop: ${perSecond} flows/s arriving, whatever the answers (${rounds} alternating rounds of ${seconds} s, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'ratio (paired by round)'],
+    [
+      ['upload → S3 → confirm, SCANNER=none', spread(open((r) => r.off.rps)), `${openLatency('off', 'confirmP50Ms')} / ${openLatency('off', 'confirmP99Ms')}`, `${openLatency('off', 'p50Ms')} / ${openLatency('off', 'p99Ms')}`, '1.00× off'],
+      ['the same, SCANNER=clamav', spread(open((r) => r.on.rps)), `${openLatency('on', 'confirmP50Ms')} / ${openLatency('on', 'confirmP99Ms')}`, `${openLatency('on', 'p50Ms')} / ${openLatency('on', 'p99Ms')}`, ''],
+      ['  confirm latency, scanning on over off', '', `${ratio(pairedRatios(open((r) => r.on.confirmP50Ms), open((r) => r.off.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(open((r) => r.on.confirmP99Ms), open((r) => r.off.confirmP99Ms)), 'off')}`, '', 'p50 / p99, paired by round'],
+      [`  every scan of the round recorded within ${OPEN_LOOP_DRAIN_MS / 1000} s of its last answer`, '', `${kept} of ${openRuns.length} rounds (after ${drains.map((d) => ms(d)).join(', ')})`, '', ''],
+    ],
+  )
+  const allErrors = errors + openErrors
+  return `${table}\n\n${openTable}${allErrors > 0 ? `\n\n${allErrors} flows failed: treat the figures as suspect` : ''}`
 }
