@@ -33,6 +33,43 @@ const DISPATCHER_ENV = { S3_TIMEOUT_MS: '1000', EVENTS_GRACE: '2s', EVENTS_POLL_
 export const us = (values: readonly number[]): string => `${Math.round(median(values))} µs`
 export const sleep = async (milliseconds: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, milliseconds)) }
 
+/** One side of an on/off round: its load's figures, the server's CPU per flow (its settling included), how long it settled, and its flows/s counted until then. */
+export interface SideRun<R extends LoadResult> { readonly result: R, readonly cpuUs: number, readonly settleMs: number, readonly sustained: number }
+
+/**
+ * On/off rounds on two servers, one driven at a time, the order alternating by round (off first in even rounds). After
+ * the `on` side's load, `settle` waits for that side's background work (deliveries, scans), so that work counts
+ * against its own side and not the next one's.
+ */
+export async function alternatingRounds<R extends LoadResult> ({ rounds, off, on, describe, drive, settle, progress }: {
+  readonly rounds: number
+  readonly off: Server
+  readonly on: Server
+  readonly describe: (round: number, side: 'off' | 'on') => string
+  readonly drive: (server: Server, round: number) => Promise<R>
+  readonly settle: (result: R) => Promise<void>
+  readonly progress: (text: string) => void
+}): Promise<Array<{ readonly off: SideRun<R>, readonly on: SideRun<R> }>> {
+  const runs: Array<{ readonly off: SideRun<R>, readonly on: SideRun<R> }> = []
+  for (let round = 0; round < rounds; round++) {
+    const sides: { off?: SideRun<R>, on?: SideRun<R> } = {}
+    for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
+      progress(describe(round, side))
+      const server = side === 'on' ? on : off
+      const cpuBefore = cpuSeconds(server.pid)
+      const started = performance.now()
+      const result = await drive(server, round)
+      const ended = performance.now()
+      if (side === 'on') await settle(result)
+      const settled = performance.now()
+      sides[side] = { result, cpuUs: (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed, settleMs: settled - ended, sustained: result.completed / ((settled - started) / 1000) }
+      await sleep(500)
+    }
+    if (sides.off !== undefined && sides.on !== undefined) runs.push({ off: sides.off, on: sides.on })
+  }
+  return runs
+}
+
 /** A webhook receiver that answers 204 at once and notes when each event id first arrived and when its change was made. */
 interface Receiver {
   readonly url: string
@@ -128,41 +165,24 @@ export async function runEventsBench (context: EventsBenchContext): Promise<stri
     // The same build and settings, one with webhooks to the receiver; only one is driven at a time.
     const off = await context.startFilegate({})
     const on = await context.startFilegate({ WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET })
-    const runs: ConfirmRun[] = []
+    let runs: ConfirmRun[] = []
     try {
-      for (let round = 0; round < rounds; round++) {
-        let offRun: LoadResult | undefined
-        let onRun: LoadResult | undefined
-        let onSustained = Number.NaN
-        let lagMs: number[] = []
-        let drainMs = Number.NaN
-        let offCpuUs = Number.NaN
-        let onCpuUs = Number.NaN
-        for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
-          progress(`round ${round + 1}/${rounds}: upload → S3 → confirm, webhooks ${side}`)
-          const before = new Set(receiver.seen.keys())
-          const server = side === 'on' ? on : off
-          const cpuBefore = cpuSeconds(server.pid)
-          const started = performance.now()
-          const result = await driveFlows({ base: server.base, token: (i) => token(i + 13 * round), concurrency, seconds, bytes: 1024 })
-          if (side === 'off') {
-            offRun = result
-            offCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
-          } else {
-            onRun = result
-            // Every event of the round delivered before the next side runs: the dispatcher's work counts against its own side.
-            const ended = performance.now()
-            await waitFor('the round\'s events', () => receiver.seen.size - before.size >= result.completed, 120_000)
-            drainMs = performance.now() - ended
-            onSustained = result.completed / ((performance.now() - started) / 1000)
-            // The server's CPU per flow, its deliveries of the round included.
-            onCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
-            lagMs = [...receiver.seen.entries()].filter(([id]) => !before.has(id)).map(([, [at, made]]) => at - made).sort((a, b) => a - b)
-          }
-          await sleep(500)
-        }
-        if (offRun !== undefined && onRun !== undefined) runs.push({ off: offRun, on: onRun, offCpuUs, onCpuUs, onSustained, lagMs, drainMs })
-      }
+      let before = new Set<string>()
+      const lags: number[][] = []
+      const pairs = await alternatingRounds({
+        rounds, off, on, progress,
+        describe: (round, side) => `round ${round + 1}/${rounds}: upload → S3 → confirm, webhooks ${side}`,
+        drive: async (server, round) => {
+          before = new Set(receiver.seen.keys())
+          return await driveFlows({ base: server.base, token: (i) => token(i + 13 * round), concurrency, seconds, bytes: 1024 })
+        },
+        // Every event of the round delivered before the next side runs: the dispatcher's work counts against its own side.
+        settle: async (result) => {
+          await waitFor('the round\'s events', () => receiver.seen.size - before.size >= result.completed, 120_000)
+          lags.push([...receiver.seen.entries()].filter(([id]) => !before.has(id)).map(([, [at, made]]) => at - made).sort((a, b) => a - b))
+        },
+      })
+      runs = pairs.map((pair, i) => ({ off: pair.off.result, on: pair.on.result, offCpuUs: pair.off.cpuUs, onCpuUs: pair.on.cpuUs, onSustained: pair.on.sustained, drainMs: pair.on.settleMs, lagMs: lags[i] ?? [] }))
     } finally {
       await Promise.all([off.stop(), on.stop()])
     }

@@ -111,35 +111,46 @@ export interface FlowResult extends LoadResult {
   readonly confirmP99Ms: number
 }
 
-/** Whole flows per second, `concurrency` at a time, for a bounded time. */
-export async function driveFlows ({ base, confirmBase = base, token, concurrency, seconds, bytes }: {
-  base: string, confirmBase?: string, token: (i: number) => string, concurrency: number, seconds: number, bytes: number
-}): Promise<FlowResult> {
+/** Runs flows and keeps their figures: each flow's whole latency, its confirm's, and the failures. */
+function flowRecorder (base: string, confirmBase: string, bytes: number): { run: (token: string) => Promise<void>, result: () => FlowResult } {
   const body = new Uint8Array(bytes).fill(120)
   const latencies: number[] = []
   const confirmTimes: number[] = []
   let errors = 0
-  let n = 0
   const start = performance.now()
-  const end = start + seconds * 1000
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
+  return {
+    async run (token) {
       const t0 = performance.now()
       try {
-        await uploadFlow(base, token(n++), body, confirmBase, confirmTimes)
+        await uploadFlow(base, token, body, confirmBase, confirmTimes)
         latencies.push(performance.now() - t0)
       } catch {
         errors++
       }
-    }
-  }))
-  const elapsed = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
-  confirmTimes.sort((a, b) => a - b)
-  return {
-    rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length,
-    confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
+    },
+    result () {
+      const elapsed = (performance.now() - start) / 1000
+      latencies.sort((a, b) => a - b)
+      confirmTimes.sort((a, b) => a - b)
+      return {
+        rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length,
+        confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
+      }
+    },
   }
+}
+
+/** Whole flows per second, `concurrency` at a time, for a bounded time. */
+export async function driveFlows ({ base, confirmBase = base, token, concurrency, seconds, bytes }: {
+  base: string, confirmBase?: string, token: (i: number) => string, concurrency: number, seconds: number, bytes: number
+}): Promise<FlowResult> {
+  const flows = flowRecorder(base, confirmBase, bytes)
+  let n = 0
+  const end = performance.now() + seconds * 1000
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) await flows.run(token(n++))
+  }))
+  return flows.result()
 }
 
 /**
@@ -151,33 +162,15 @@ export async function driveFlows ({ base, confirmBase = base, token, concurrency
 export async function driveOpenFlows ({ base, token, perSecond, seconds, bytes }: {
   base: string, token: (i: number) => string, perSecond: number, seconds: number, bytes: number
 }): Promise<FlowResult> {
-  const body = new Uint8Array(bytes).fill(120)
-  const latencies: number[] = []
-  const confirmTimes: number[] = []
-  const flows: Promise<void>[] = []
-  let errors = 0
+  const flows = flowRecorder(base, base, bytes)
+  const started: Array<Promise<void>> = []
   const start = performance.now()
   const total = Math.floor(perSecond * seconds)
   for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / perSecond
-    const wait = due - performance.now()
+    const wait = start + (i * 1000) / perSecond - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-    flows.push((async () => {
-      const t0 = performance.now()
-      try {
-        await uploadFlow(base, token(i), body, base, confirmTimes)
-        latencies.push(performance.now() - t0)
-      } catch {
-        errors++
-      }
-    })())
+    started.push(flows.run(token(i)))
   }
-  await Promise.all(flows)
-  const elapsed = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
-  confirmTimes.sort((a, b) => a - b)
-  return {
-    rps: latencies.length / elapsed, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), errors, completed: latencies.length,
-    confirmP50Ms: percentile(confirmTimes, 0.5), confirmP99Ms: percentile(confirmTimes, 0.99),
-  }
+  await Promise.all(started)
+  return flows.result()
 }

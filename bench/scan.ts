@@ -12,10 +12,10 @@ import { eventIdOfOutboxKey, OUTBOX_PREFIX, typeOfEvent } from '../src/events/ev
 import { pingClamd, scanStream } from '../src/scanning/clamd-client.js'
 import { createObjectStore, createS3Clients } from '../src/storage/s3.js'
 import { renderVariant } from '../src/variants/render-variant.js'
-import { sleep, us, waitFor, type EventsBenchContext } from './events.js'
+import { alternatingRounds, us, waitFor, type EventsBenchContext } from './events.js'
 import { driveFlows, driveOpenFlows, uploadFlow, type FlowResult } from './load.js'
 import { median, ms, pairedRatios, ratio, renderTable, spread } from './report.js'
-import { cpuSeconds, freePort } from './servers.js'
+import { freePort } from './servers.js'
 import type { BenchS3 } from './test-s3.js'
 
 const MIB = 1024 * 1024
@@ -205,55 +205,22 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
     const first = await scanOf()
     if (first !== 'pending' && first !== 'clean') throw new Error(`the scanning side's file has scan status ${String(first)}`)
     await waitFor('the probe file\'s clean verdict', async () => await scanOf() === 'clean', 60_000, 100)
-    for (let round = 0; round < rounds; round++) {
-      let offRun: FlowResult | undefined
-      let onRun: FlowResult | undefined
-      let offCpuUs = Number.NaN
-      let onCpuUs = Number.NaN
-      let onSustained = Number.NaN
-      let drainMs = Number.NaN
-      for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
-        progress(`round ${round + 1}/${rounds}: upload → S3 → confirm, SCANNER=${side === 'on' ? 'clamav' : 'none'}`)
-        const server = side === 'on' ? on : off
-        const cpuBefore = cpuSeconds(server.pid)
-        const started = performance.now()
-        const result = await driveFlows({ base: server.base, token: (i) => token(i + 17 * round), concurrency, seconds, bytes: 1024 })
-        if (side === 'off') {
-          offRun = result
-          offCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
-        } else {
-          onRun = result
-          const ended = performance.now()
-          await waitForScans()
-          drainMs = performance.now() - ended
-          onSustained = result.completed / ((performance.now() - started) / 1000)
-          // The server's CPU per flow, the round's scans (S3 read, clamd, record update) included.
-          onCpuUs = (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed
-        }
-        await sleep(500)
-      }
-      if (offRun !== undefined && onRun !== undefined) runs.push({ off: offRun, on: onRun, offCpuUs, onCpuUs, onSustained, drainMs })
-    }
+    const closed = await alternatingRounds({
+      rounds, off, on, progress,
+      describe: (round, side) => `round ${round + 1}/${rounds}: upload → S3 → confirm, SCANNER=${side === 'on' ? 'clamav' : 'none'}`,
+      drive: async (server, round) => await driveFlows({ base: server.base, token: (i) => token(i + 17 * round), concurrency, seconds, bytes: 1024 }),
+      // The server's CPU per flow then covers the round's scans (S3 read, clamd, record update).
+      settle: waitForScans,
+    })
+    runs.push(...closed.map((pair) => ({ off: pair.off.result, on: pair.on.result, offCpuUs: pair.off.cpuUs, onCpuUs: pair.on.cpuUs, onSustained: pair.on.sustained, drainMs: pair.on.settleMs })))
     // Open loop: the same rounds at a fixed arrival rate well under saturation, so the scan jobs have a core to spare.
-    for (let round = 0; round < rounds; round++) {
-      let offRun: FlowResult | undefined
-      let onRun: FlowResult | undefined
-      let drainMs = Number.NaN
-      for (const side of round % 2 === 0 ? ['off', 'on'] as const : ['on', 'off'] as const) {
-        progress(`open loop round ${round + 1}/${rounds}: ${perSecond} flows/s, SCANNER=${side === 'on' ? 'clamav' : 'none'}`)
-        const result = await driveOpenFlows({ base: (side === 'on' ? on : off).base, token: (i) => token(i + 17 * round + 500), perSecond, seconds, bytes: 1024 })
-        if (side === 'off') {
-          offRun = result
-        } else {
-          onRun = result
-          const ended = performance.now()
-          await waitFor('the open-loop round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 50)
-          drainMs = performance.now() - ended
-        }
-        await sleep(500)
-      }
-      if (offRun !== undefined && onRun !== undefined) openRuns.push({ off: offRun, on: onRun, drainMs })
-    }
+    const openLoop = await alternatingRounds({
+      rounds, off, on, progress,
+      describe: (round, side) => `open loop round ${round + 1}/${rounds}: ${perSecond} flows/s, SCANNER=${side === 'on' ? 'clamav' : 'none'}`,
+      drive: async (server, round) => await driveOpenFlows({ base: server.base, token: (i) => token(i + 17 * round + 500), perSecond, seconds, bytes: 1024 }),
+      settle: async () => { await waitFor('the open-loop round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 50) },
+    })
+    openRuns.push(...openLoop.map((pair) => ({ off: pair.off.result, on: pair.on.result, drainMs: pair.on.settleMs })))
   } finally {
     await Promise.all([off.stop(), on.stop()])
   }
