@@ -17,8 +17,6 @@ t.test(`three processes, ${FILES} files: every event delivered, duplicates and l
   const receiver = await startReceiver(t)
   const { bucket, instances } = await startFleet(t, ['one', 'two', 'three'], {
     RATE_LIMIT_ENABLED: 'false',
-    // Three processes and their load on a shared machine: shedding would fail flows this test is not about.
-    LOAD_SHED_MAX_EVENT_LOOP_DELAY: '0',
     S3_TIMEOUT_MS: '5000',
     EVENTS_GRACE: '10s',
     EVENTS_POLL_INTERVAL: '1s',
