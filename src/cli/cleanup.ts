@@ -65,12 +65,13 @@ try {
   const objects = createObjectStore(clients)
   const conditional = createConditionalWrites(objects)
   // Events wait in the outbox for the servers' dispatchers; the CLI delivers none itself.
-  const hasConsumers = configuredConsumers(config).length > 0
+  // Cleanup makes only file.deleted events, which only the configured webhooks want (scanning and variants do not).
+  const consumers = configuredConsumers(config)
   const now = Date.now()
   const swept = await sweepOrphans({
     objects,
     records: createRecordStore(objects, conditional),
-    events: { outbox: createEventOutbox({ wanted: () => hasConsumers }), jobs: createJobStore(objects, conditional), dedupeWindowSeconds: config.events.dedupeWindowSeconds },
+    events: { outbox: createEventOutbox({ wanted: (type) => consumers.some((c) => c.types.includes(type)) }), jobs: createJobStore(objects, conditional), dedupeWindowSeconds: config.events.dedupeWindowSeconds },
     sessions: createSessionStore(objects),
     uploads: config.uploads,
     olderThanSeconds: olderThan,

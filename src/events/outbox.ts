@@ -14,7 +14,7 @@ export interface EventCompanion extends CompanionWrite {
 export interface EventOutbox {
   /**
    * A companion for a record change that makes an event of `type`, to pass to `records.create`, `update` or `bury`;
-   * undefined when no consumer is registered (then no event is written at all).
+   * undefined when no consumer wants events of that type (then none is written: nothing would ever take it out).
    */
   companion (type: EventType): EventCompanion | undefined
   /** After the change succeeded: hands its event to this process's runner at once (no poll needed). */
@@ -22,8 +22,8 @@ export interface EventOutbox {
 }
 
 export interface EventOutboxOptions {
-  /** Whether any consumer is registered: without one, no event is written. */
-  readonly wanted: () => boolean
+  /** Whether any consumer wants events of this type: without one, no event of it is written. */
+  readonly wanted: (type: EventType) => boolean
   /** The runner's fast path; without it (the cleanup CLI) events wait for a dispatcher's poll. */
   readonly submit?: (event: FileEvent, fresh: boolean) => void
   readonly now?: () => number
@@ -32,7 +32,7 @@ export interface EventOutboxOptions {
 export function createEventOutbox ({ wanted, submit, now = Date.now }: EventOutboxOptions): EventOutbox {
   return {
     companion (type) {
-      if (!wanted()) return undefined
+      if (!wanted(type)) return undefined
       const prepared = new Map<string, FileEvent>()
       let standing: FileEvent | undefined
       let fresh = false

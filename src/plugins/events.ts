@@ -34,7 +34,7 @@ export default fp(async function events (app: FastifyInstance, { config }: { con
   })
   for (const consumer of configuredConsumers(config)) runner.register(consumer)
   if (app.metrics !== undefined) runner.addObserver(jobMetricsObserver(app.metrics))
-  const outbox = createEventOutbox({ wanted: () => runner.consumers.length > 0, submit: (event, fresh) => runner.submit(event, { fresh }) })
+  const outbox = createEventOutbox({ wanted: (type) => runner.consumers.some((c) => c.types.includes(type)), submit: (event, fresh) => runner.submit(event, { fresh }) })
   app.decorate('events', { ...outbox, runner, jobs, register: (consumer: Consumer) => runner.register(consumer) })
   app.addHook('onReady', async () => runner.start())
   // Registered after storage, so this runs before the S3 clients are destroyed.

@@ -126,3 +126,23 @@ t.test('a file over clamd\'s stream limit is error, not served, and says why', a
   t.equal(res.statusCode, 409, 'not served')
   t.match(res.json(), { code: 'SCAN_PENDING', message: /could not be scanned.*stream limit/ })
 })
+
+t.test('scanning without webhooks writes no file.scanned event, since no consumer would ever take it out of the outbox', async (t) => {
+  const clamd = await startTestClamd(t)
+  // A long grace: an event nobody wants would stay in the outbox for a minute before a poll removed it.
+  const { app, s3, bucket } = await buildTestApp(t, scanEnv(clamd, { EVENTS_GRACE: '60s' }))
+  const written: string[] = []
+  app.events.runner.addObserver({ done ({ event, consumer }) { written.push(`${event.type} ${consumer}`) } })
+  const file = await upload(app, 'alice', 'plain.txt', 'nothing to see here\n')
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${file.key}`, headers: bearer('alice') })).statusCode, 201)
+  t.match(await settled(app, 'alice', file.file_id), { status: 'clean' })
+  const outbox = async () => (await listKeys(s3, bucket)).filter((k) => k.startsWith('_filegate/outbox/'))
+  const deadline = Date.now() + 10_000
+  let left = await outbox()
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    left = await outbox()
+  }
+  t.same(written, ['file.created clamav-scan'], 'the scanner took file.created, and nothing else was run')
+  t.same(left, [], 'the outbox is empty: file.created was removed once scanned, and no file.scanned was written')
+})
