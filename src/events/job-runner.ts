@@ -281,7 +281,11 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     try {
       if (fresh && known !== undefined && await deliverUnclaimed(known)) return
       const wanted = wantedBy(eventId)
-      const read = await jobs.readState(eventId)
+      // A fresh event still within its grace has no state and no marks (no poll has looked at it yet): its claim is a
+      // create-only write without a read first, and no mark is looked for. Past the grace (it waited long in the queue),
+      // a poll may have had it: then it is worked on like any other.
+      const unseen = fresh && known !== undefined && now() < Date.parse(known.timestamp) + graceMs - LEASE_MARGIN_MS
+      const read = unseen ? undefined : await jobs.readState(eventId)
       const start = now()
       const state: JobState = read?.state ?? { holder: null, until: 0, done: [], consumers: {} }
       if (read !== undefined && state.holder !== null && state.holder !== holder && state.until > start) {
@@ -316,7 +320,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
       const claim = keepClaim(eventId, until)
       let outcomes: ReadonlyArray<readonly [string, ConsumerProgress | 'done']>
       try {
-        outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name])] as const))
+        outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name], unseen)] as const))
       } finally {
         await claim.stop()
       }

@@ -49,33 +49,38 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
     types: ['file.created'],
     retryDelaysMs,
     async handle (event, { attempt, maxAttempts, signal }) {
-      const current = await records.get(event.data.file.id)
-      // Deleted meanwhile, or scanned already (this is a repeated attempt): nothing to do, but an infected file's objects
-      // must be gone (an attempt cut short after the verdict was written is finished here).
-      if (current === undefined) return
-      if (current.scan?.status === 'infected') {
-        await Promise.all(objectsOf(current).map(async (key) => { await objects.delete(key) }))
-        return
-      }
-      if (current.scan?.status !== 'pending') return
+      // The record as confirmed, from the event: no read of it first. The verdict is written only while the stored record
+      // is still pending, so a file deleted or scanned meanwhile is found out when the verdict is recorded.
+      const file = event.data.file
+      if (file.scan?.status !== 'pending') return
       let verdict: ClamdVerdict | undefined
       try {
-        verdict = current.size > maxBytes
-          ? { status: 'error', message: `the file is ${current.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
-          : await scanObject(servedKeyOf(current))
+        verdict = file.size > maxBytes
+          ? { status: 'error', message: `the file is ${file.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
+          : await scanObject(servedKeyOf(file))
       } catch (error) {
         // Tried again later, unless this was the last attempt (a shutdown's attempt is not counted: it is made again).
         if (attempt < maxAttempts || signal.aborted) throw error
         const reason = error instanceof Error ? error.message : String(error)
         verdict = { status: 'error', message: `no verdict after ${attempt} attempts (SCAN_RETRY_SCHEDULE); the last failure: ${reason.slice(0, 300)}` }
       }
-      if (verdict === undefined) return
-      const updated = await record(current.id, verdict)
-      // Undefined when another attempt recorded a verdict meanwhile, or the file was deleted: not counted twice.
-      if (updated !== undefined) onVerdict?.(verdict.status)
+      const updated = verdict === undefined ? undefined : await record(file.id, verdict)
+      if (updated === undefined) {
+        // No verdict recorded by this attempt: the object was gone, or the record was deleted or had its verdict already
+        // (an earlier attempt cut short). An infected file's objects must be gone, whichever attempt found it so.
+        const current = await records.get(file.id)
+        if (current?.scan?.status === 'infected') await removeObjects(current)
+        return
+      }
+      // Counted once: only the attempt that recorded the verdict gets here.
+      if (verdict !== undefined) onVerdict?.(verdict.status)
       // The verdict stands before the object goes, so no download is signed for it meanwhile (410 from now on).
-      if (updated?.scan?.status === 'infected') await Promise.all(objectsOf(updated).map(async (key) => { await objects.delete(key) }))
+      if (updated.scan?.status === 'infected') await removeObjects(updated)
     },
+  }
+
+  async function removeObjects (record: FileRecord): Promise<void> {
+    await Promise.all(objectsOf(record).map(async (key) => { await objects.delete(key) }))
   }
 
   async function scanObject (key: string): Promise<ClamdVerdict | undefined> {

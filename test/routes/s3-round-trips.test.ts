@@ -1,9 +1,10 @@
-// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three; with webhooks, the event writes too.
+// S3 round trips per request, counted on the app's own clients (an SDK middleware, undici's diagnostics channels): grants cost none, reads one, confirm three; with webhooks, the event writes too; a scan's own calls.
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { OUTBOX_PREFIX, SEEN_PREFIX, STATE_PREFIX } from '../../src/events/event-model.js'
 import { INTERNAL_PREFIX, ownerIndexPrefix, recordKeyFor } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
+import { startTestClamd } from '../support/clamd.js'
 import { EVENTS_ENV } from '../support/events.js'
 import { countS3Calls, type S3Call } from '../support/s3-calls.js'
 import { startReceiver, TEST_WEBHOOK_SECRET } from '../support/webhook-receiver.js'
@@ -150,4 +151,37 @@ t.test('with webhooks on: the event is one more write in the same round trip, an
   t.equal(deleteOwn.length, 7, 'in 7 S3 calls (the record read, the index entry removed, 3 writes, the copy and the upload removed)')
   t.equal(sequentialRounds(deleteOwn), 4, `still 4 sequential round trips: the event is written beside the burial note (${describe(deleteOwn)})`)
   t.same(receiver.requests.map((r) => JSON.parse(r.body).type), ['file.created', 'file.updated', 'file.created', 'file.updated', 'file.deleted'], 'each event was delivered once')
+})
+
+t.test('a scan of a fresh file: the object read, the verdict written, and the claim, mark and removal; no state read, no mark looked for, no record read first', async (t) => {
+  const clamd = await startTestClamd(t)
+  const { app, config, bucket } = await buildTestApp(t, { ...EVENTS_ENV, SCANNER: 'clamav', CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port), CLAMD_TIMEOUT_MS: '5000' })
+  const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
+  // Waited for through the runner, not by reading the record (which would count as S3 calls of its own).
+  const done = new Set<string>()
+  app.events.runner.addObserver({ done ({ event, consumer }) { if (consumer === 'clamav-scan') done.add(event.data.file.id) } })
+  const scanned = async (id: string): Promise<void> => {
+    const deadline = Date.now() + 30_000
+    while (!done.has(id) || app.events.runner.busy > 0) {
+      if (Date.now() > deadline) throw new Error(`the scan of ${id} did not finish`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  // The first confirm of the process probes the store; the counted one comes after it.
+  const warmUp = await grantAndUpload(app, 'alice')
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${warmUp.key}`, headers: bearer('alice') })).statusCode, 201)
+  await scanned(warmUp.id)
+
+  const upload = await grantAndUpload(app, 'alice')
+  const calls = await s3.during(async () => {
+    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer('alice') })).statusCode, 201)
+    await scanned(upload.id)
+  })
+  const label = (key: string): string => key === recordKeyFor(upload.id) ? 'record' : key.startsWith(STATE_PREFIX) ? 'state' : key.startsWith(SEEN_PREFIX) ? 'mark' : key.startsWith(OUTBOX_PREFIX) ? 'event' : key.startsWith(INTERNAL_PREFIX) ? key.split('/')[1] ?? key : key
+  const scanCalls = calls.filter((c) => c.command !== 'ListObjectsV2Command' && (isDispatcherCall(c) || c.key === recordKeyFor(upload.id) || (c.command === 'GetObjectCommand' && c.key.startsWith(`${INTERNAL_PREFIX}served/`))))
+  t.same(scanCalls.map((c) => `${c.command} ${label(c.key)}`).sort(), [
+    'DeleteObjectCommand event', 'DeleteObjectCommand state', 'GetObjectCommand record', 'GetObjectCommand served', 'PutObjectCommand mark', 'PutObjectCommand record', 'PutObjectCommand record', 'PutObjectCommand state',
+  ], `confirm's record write, then the scan: its claim, the verdict written over the record it read, its mark, and the state and event removed (${describe(calls)})`)
+  t.notOk(calls.some((c) => c.key.startsWith(OUTBOX_PREFIX) && c.key.includes('file.scanned')), 'no file.scanned event: no consumer wants it')
+  t.match((await app.inject({ method: 'GET', url: `/files/${upload.id}`, headers: bearer('alice') })).json(), { scan: { status: 'clean' } }, 'and the verdict stands')
 })

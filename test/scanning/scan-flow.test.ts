@@ -1,8 +1,11 @@
 // Scanning through the app with a real clamd and the real test S3: infected, clean, clamd away, a restart, the stream limit.
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
+import type { FileEvent } from '../../src/events/event-model.js'
+import { servedKeyOf } from '../../src/storage/record-store.js'
 import { bearer, buildTestApp, listKeys, postToS3, testS3, testS3Env } from '../helper.js'
 import { EICAR_SIGNATURE, eicar, startTestClamd, type TestClamd } from '../support/clamd.js'
 import { startReceiver } from '../support/webhook-receiver.js'
@@ -145,4 +148,34 @@ t.test('scanning without webhooks writes no file.scanned event, since no consume
   }
   t.same(written, ['file.created clamav-scan'], 'the scanner took file.created, and nothing else was run')
   t.same(left, [], 'the outbox is empty: file.created was removed once scanned, and no file.scanned was written')
+})
+
+t.test('an infected file whose objects an earlier attempt left behind loses them when the scan is tried again', async (t) => {
+  const clamd = await startTestClamd(t)
+  const { app, s3, bucket } = await buildTestApp(t, scanEnv(clamd))
+  const events = new Map<string, FileEvent>()
+  app.events.runner.addObserver({ done ({ event, consumer }) { if (consumer === 'clamav-scan') events.set(event.data.file.id, event) } })
+  const scanner = app.events.runner.consumers.find((c) => c.name === 'clamav-scan')
+  if (scanner === undefined) throw new Error('no scan consumer')
+  const infected = await upload(app, 'alice', 'notes.txt', eicar())
+  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${infected.key}`, headers: bearer('alice') })).statusCode, 201)
+  t.match(await settled(app, 'alice', infected.file_id), { status: 'infected' })
+  const deadline = Date.now() + 10_000
+  while (!events.has(infected.file_id) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  const created = events.get(infected.file_id)
+  if (created === undefined) throw new Error('the scan was not recorded as done')
+  const served = servedKeyOf(created.data.file)
+  const objectsLeft = async () => (await listKeys(s3, bucket)).filter((k) => k === infected.key || k === served)
+  t.same(await objectsLeft(), [], 'the first scan removed the upload and its served copy')
+
+  const context = { attempt: 1, maxAttempts: 3, signal: new AbortController().signal }
+  // As if an attempt had recorded the verdict and stopped before removing anything: both objects there again.
+  for (const key of new Set([infected.key, served])) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: eicar() }))
+  await scanner.handle(created, context)
+  t.same(await objectsLeft(), [], 'scanned again, found infected again: both removed, though the verdict was recorded already')
+  // As if it had removed the served copy only: nothing left to scan, and the upload still goes.
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: infected.key, Body: eicar() }))
+  await scanner.handle(created, context)
+  t.same(await objectsLeft(), [], 'the served copy gone: the upload left behind is removed too')
+  t.match(await scanOf(app, 'alice', infected.file_id), { status: 'infected' }, 'the verdict stands')
 })
