@@ -174,8 +174,7 @@ interface OpenRound {
  */
 export async function runScanConfirmBench (context: EventsBenchContext, clamd: BenchClamd, perSecond = OPEN_LOOP_FLOWS_PER_SECOND): Promise<string> {
   const { admin, bucket, rounds, seconds, concurrency, token, progress } = context
-  // A file.created event leaves the outbox once its scan is recorded. (The file.scanned events stay until a poll past
-  // EVENTS_GRACE finishes them, no consumer wanting them: that work falls on the scanning side's later rounds.)
+  // A file.created event leaves the outbox once its scan is recorded (no file.scanned is written: no consumer wants it).
   const scansDone = async (): Promise<boolean> => {
     let continuation: string | undefined
     do {

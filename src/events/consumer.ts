@@ -26,10 +26,11 @@ export interface Consumer {
   /** Delays before each retry, in ms: `[5000, 300000]` means 3 attempts in all. Defaults to the runner's schedule. */
   readonly retryDelaysMs?: readonly number[]
   /**
-   * The longest one attempt can take (the consumer gives up by itself after it), if it is bounded. With it, the runner
-   * may deliver its own process's fresh events without claiming them (see the job runner); without it, it always claims.
+   * The longest one attempt can take (the consumer gives up by itself after it), if it is bounded: for every event, or
+   * for each event (undefined for one whose attempts are not bounded). With a bound, the runner may deliver its own
+   * process's fresh events without claiming them (see the job runner); without one, it always claims.
    */
-  readonly attemptTimeoutMs?: number
+  readonly attemptTimeoutMs?: number | ((event: FileEvent) => number | undefined)
   handle (event: FileEvent, context: AttemptContext): Promise<void>
 }
 

@@ -253,7 +253,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
    */
   async function deliverUnclaimed (event: FileEvent): Promise<boolean> {
     const wanted = wantedBy(event.id)
-    const bounds = wanted.map((c) => c.attemptTimeoutMs)
+    const bounds = wanted.map((c) => typeof c.attemptTimeoutMs === 'function' ? c.attemptTimeoutMs(event) : c.attemptTimeoutMs)
     const longest = Math.max(...bounds.map((b) => b ?? Number.POSITIVE_INFINITY))
     if (wanted.length === 0 || !(now() + longest <= Date.parse(event.timestamp) + graceMs - LEASE_MARGIN_MS)) return false
     const outcomes = await Promise.all(wanted.map(async (c) => [c.name, await attempt(c, event, undefined, true)] as const))

@@ -113,6 +113,8 @@ export interface ScanLimits {
   readonly timeoutMs: number
   /** clamd's StreamMaxLength: a longer stream is an `error`, not sent. */
   readonly maxBytes: number
+  /** Aborted: the scan is given up at once (ClamdUnavailableError with the signal's reason). */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**
@@ -122,10 +124,16 @@ export interface ScanLimits {
  * than `maxBytes`) or stays silent for `timeoutMs`, and ClamdErrorAnswer for an answer that is no verdict.
  */
 export async function scanStream (address: ClamdAddress, source: AsyncIterable<Uint8Array>, limits: ScanLimits): Promise<ClamdVerdict> {
-  const { timeoutMs, maxBytes } = limits
+  const { timeoutMs, maxBytes, signal } = limits
   const socket = open(address)
   let sent = 0
   const { answer, failed } = answerOf(socket, timeoutMs)
+  const abort = (): void => {
+    const reason: unknown = signal?.reason
+    socket.destroy(new ClamdUnavailableError(reason instanceof Error ? reason.message : 'the scan was given up'))
+  }
+  if (signal?.aborted === true) abort()
+  signal?.addEventListener('abort', abort, { once: true })
   try {
     await Promise.race([new Promise<void>((resolve) => socket.once('connect', resolve)), failed])
     socket.write('zINSTREAM\0')
@@ -151,6 +159,7 @@ export async function scanStream (address: ClamdAddress, source: AsyncIterable<U
     if (socket.writable) socket.write(END_OF_STREAM)
     return parseInstreamAnswer(await answer)
   } finally {
+    signal?.removeEventListener('abort', abort)
     socket.destroy()
   }
 }

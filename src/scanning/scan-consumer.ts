@@ -23,6 +23,16 @@ function objectsOf (record: FileRecord): string[] {
 }
 
 /**
+ * Files up to this size are scanned within BOUNDED_SCAN_MS or the attempt is given up (and tried again on the retry
+ * schedule): a bounded attempt lets the process that confirmed the file scan it without a claim on its event, which
+ * saves three of the scan's S3 writes (the claim, its removal, and the event's own removal, batched instead). Larger
+ * files are scanned without a bound, under a claim renewed while they take.
+ */
+export const BOUNDED_SCAN_MAX_BYTES = 16 * 1024 * 1024
+/** Far beyond what clamd takes for 16 MiB (well under a second here), and well inside the least EVENTS_GRACE that leaves room for it. */
+export const BOUNDED_SCAN_MS = 10_000
+
+/**
  * Scans on file.created. Fails closed: clamd or S3 out of reach, or an answer from clamd that is no verdict, is a throw
  * (the runner tries again on SCAN_RETRY_SCHEDULE, and the file stays pending, never served); only clamd's OK makes a file
  * clean. The last attempt's failure is recorded as `error` with the reason, so the file does not stay pending for ever;
@@ -48,6 +58,7 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
     name: 'clamav-scan',
     types: ['file.created'],
     retryDelaysMs,
+    attemptTimeoutMs: (event) => event.data.file.size <= BOUNDED_SCAN_MAX_BYTES ? BOUNDED_SCAN_MS : undefined,
     async handle (event, { attempt, maxAttempts, signal }) {
       // The record as confirmed, from the event: no read of it first. The verdict is written only while the stored record
       // is still pending, so a file deleted or scanned meanwhile is found out when the verdict is recorded.
@@ -57,7 +68,7 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
       try {
         verdict = file.size > maxBytes
           ? { status: 'error', message: `the file is ${file.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
-          : await scanObject(servedKeyOf(file))
+          : await scanObject(servedKeyOf(file), file.size <= BOUNDED_SCAN_MAX_BYTES ? AbortSignal.any([signal, deadline()]) : signal)
       } catch (error) {
         // Tried again later, unless this was the last attempt (a shutdown's attempt is not counted: it is made again).
         if (attempt < maxAttempts || signal.aborted) throw error
@@ -83,14 +94,28 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
     await Promise.all(objectsOf(record).map(async (key) => { await objects.delete(key) }))
   }
 
-  async function scanObject (key: string): Promise<ClamdVerdict | undefined> {
+  /** Aborts once a bounded attempt has taken BOUNDED_SCAN_MS. */
+  function deadline (): AbortSignal {
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error(`the scan did not finish within ${BOUNDED_SCAN_MS / 1000} s, the bound for a file of up to ${BOUNDED_SCAN_MAX_BYTES / 1024 / 1024} MiB`)), BOUNDED_SCAN_MS).unref()
+    return controller.signal
+  }
+
+  async function scanObject (key: string, signal: AbortSignal): Promise<ClamdVerdict | undefined> {
     const object = await objects.getStream(key)
     // Gone: the file was deleted while this waited.
     if (object === undefined) return undefined
+    const body = object.body as { destroy?: (error?: Error) => void }
+    // Given up: the S3 read stops too, so a stalled read cannot hold the attempt past its bound.
+    const stop = (): void => {
+      const reason: unknown = signal.reason
+      body.destroy?.(reason instanceof Error ? reason : new Error('the scan was given up'))
+    }
+    signal.addEventListener('abort', stop, { once: true })
     try {
-      return await scanStream(clamd, object.body, { timeoutMs, maxBytes })
+      return await scanStream(clamd, object.body, { timeoutMs, maxBytes, signal })
     } finally {
-      const body = object.body as { destroy?: () => void }
+      signal.removeEventListener('abort', stop)
       body.destroy?.()
     }
   }

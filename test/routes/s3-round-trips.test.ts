@@ -153,35 +153,48 @@ t.test('with webhooks on: the event is one more write in the same round trip, an
   t.same(receiver.requests.map((r) => JSON.parse(r.body).type), ['file.created', 'file.updated', 'file.created', 'file.updated', 'file.deleted'], 'each event was delivered once')
 })
 
-t.test('a scan of a fresh file: the object read, the verdict written, and the claim, mark and removal; no state read, no mark looked for, no record read first', async (t) => {
-  const clamd = await startTestClamd(t)
-  const { app, config, bucket } = await buildTestApp(t, { ...EVENTS_ENV, SCANNER: 'clamav', CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port), CLAMD_TIMEOUT_MS: '5000' })
-  const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
-  // Waited for through the runner, not by reading the record (which would count as S3 calls of its own).
-  const done = new Set<string>()
-  app.events.runner.addObserver({ done ({ event, consumer }) { if (consumer === 'clamav-scan') done.add(event.data.file.id) } })
-  const scanned = async (id: string): Promise<void> => {
-    const deadline = Date.now() + 30_000
-    while (!done.has(id) || app.events.runner.busy > 0) {
-      if (Date.now() > deadline) throw new Error(`the scan of ${id} did not finish`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-  }
-  // The first confirm of the process probes the store; the counted one comes after it.
-  const warmUp = await grantAndUpload(app, 'alice')
-  t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${warmUp.key}`, headers: bearer('alice') })).statusCode, 201)
-  await scanned(warmUp.id)
+const SCAN_CASES = [
+  {
+    name: 'a scan of a fresh small file, with the grace to scan it unclaimed: the object read, the verdict written, the mark, and a share of a batched removal',
+    grace: '30s',
+    calls: ['DeleteObjectsCommand event', 'GetObjectCommand record', 'GetObjectCommand served', 'PutObjectCommand mark', 'PutObjectCommand record', 'PutObjectCommand record'],
+  },
+  {
+    name: 'a scan of a fresh file under a claim (a grace too short for the bound): the claim and its removal besides; still no state read, no mark looked for, no record read first',
+    grace: '10s',
+    calls: ['DeleteObjectCommand event', 'DeleteObjectCommand state', 'GetObjectCommand record', 'GetObjectCommand served', 'PutObjectCommand mark', 'PutObjectCommand record', 'PutObjectCommand record', 'PutObjectCommand state'],
+  },
+]
 
-  const upload = await grantAndUpload(app, 'alice')
-  const calls = await s3.during(async () => {
-    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer('alice') })).statusCode, 201)
-    await scanned(upload.id)
+for (const scanCase of SCAN_CASES) {
+  t.test(scanCase.name, async (t) => {
+    const clamd = await startTestClamd(t)
+    const { app, config, bucket } = await buildTestApp(t, { ...EVENTS_ENV, EVENTS_GRACE: scanCase.grace, SCANNER: 'clamav', CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port), CLAMD_TIMEOUT_MS: '5000' })
+    const s3 = countS3Calls(app, config.s3.endpoint ?? '', bucket, t)
+    // Waited for through the runner, not by reading the record (which would count as S3 calls of its own).
+    const done = new Set<string>()
+    app.events.runner.addObserver({ done ({ event, consumer }) { if (consumer === 'clamav-scan') done.add(event.data.file.id) } })
+    const scanned = async (id: string): Promise<void> => {
+      const deadline = Date.now() + 30_000
+      while (!done.has(id) || app.events.runner.busy > 0) {
+        if (Date.now() > deadline) throw new Error(`the scan of ${id} did not finish`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    // The first confirm of the process probes the store; the counted one comes after it.
+    const warmUp = await grantAndUpload(app, 'alice')
+    t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${warmUp.key}`, headers: bearer('alice') })).statusCode, 201)
+    await scanned(warmUp.id)
+
+    const upload = await grantAndUpload(app, 'alice')
+    const calls = await s3.during(async () => {
+      t.equal((await app.inject({ method: 'POST', url: `/files/confirm/${upload.key}`, headers: bearer('alice') })).statusCode, 201)
+      await scanned(upload.id)
+    })
+    const label = (key: string): string => key === recordKeyFor(upload.id) ? 'record' : key.startsWith(STATE_PREFIX) ? 'state' : key.startsWith(SEEN_PREFIX) ? 'mark' : key.startsWith(OUTBOX_PREFIX) ? 'event' : key.startsWith(INTERNAL_PREFIX) ? key.split('/')[1] ?? key : key
+    const scanCalls = calls.filter((c) => c.command !== 'ListObjectsV2Command' && (isDispatcherCall(c) || c.key === recordKeyFor(upload.id) || (c.command === 'GetObjectCommand' && c.key.startsWith(`${INTERNAL_PREFIX}served/`))))
+    t.same(scanCalls.map((c) => `${c.command} ${label(c.key)}`).sort(), scanCase.calls, `confirm's record write, then the scan's calls (${describe(calls)})`)
+    t.notOk(calls.some((c) => c.key.startsWith(OUTBOX_PREFIX) && c.key.includes('file.scanned')), 'no file.scanned event: no consumer wants it')
+    t.match((await app.inject({ method: 'GET', url: `/files/${upload.id}`, headers: bearer('alice') })).json(), { scan: { status: 'clean' } }, 'and the verdict stands')
   })
-  const label = (key: string): string => key === recordKeyFor(upload.id) ? 'record' : key.startsWith(STATE_PREFIX) ? 'state' : key.startsWith(SEEN_PREFIX) ? 'mark' : key.startsWith(OUTBOX_PREFIX) ? 'event' : key.startsWith(INTERNAL_PREFIX) ? key.split('/')[1] ?? key : key
-  const scanCalls = calls.filter((c) => c.command !== 'ListObjectsV2Command' && (isDispatcherCall(c) || c.key === recordKeyFor(upload.id) || (c.command === 'GetObjectCommand' && c.key.startsWith(`${INTERNAL_PREFIX}served/`))))
-  t.same(scanCalls.map((c) => `${c.command} ${label(c.key)}`).sort(), [
-    'DeleteObjectCommand event', 'DeleteObjectCommand state', 'GetObjectCommand record', 'GetObjectCommand served', 'PutObjectCommand mark', 'PutObjectCommand record', 'PutObjectCommand record', 'PutObjectCommand state',
-  ], `confirm's record write, then the scan: its claim, the verdict written over the record it read, its mark, and the state and event removed (${describe(calls)})`)
-  t.notOk(calls.some((c) => c.key.startsWith(OUTBOX_PREFIX) && c.key.includes('file.scanned')), 'no file.scanned event: no consumer wants it')
-  t.match((await app.inject({ method: 'GET', url: `/files/${upload.id}`, headers: bearer('alice') })).json(), { scan: { status: 'clean' } }, 'and the verdict stands')
-})
+}

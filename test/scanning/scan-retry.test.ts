@@ -118,3 +118,40 @@ t.test('no verdict by the last attempt of SCAN_RETRY_SCHEDULE: error with the re
   t.equal(download.statusCode, 409, 'not served')
   t.match(download.json(), { code: 'SCAN_PENDING', message: /could not be scanned.*no verdict after 3 attempts/ })
 })
+
+t.test('a small file\'s scan that stalls is given up at its bound, though clamd\'s own silence timeout is longer, and tried again', async (t) => {
+  const clamd = await startTestClamd(t)
+  // In front of the real clamd: the first scan is taken in and never answered; the rest go through.
+  let stallsLeft = 1
+  const sockets = new Set<Socket>()
+  const front = createServer((client) => {
+    sockets.add(client)
+    client.on('close', () => sockets.delete(client))
+    client.on('error', () => client.destroy())
+    if (stallsLeft > 0) {
+      stallsLeft--
+      client.resume()
+      return
+    }
+    const upstream = connect(clamd.port, clamd.host)
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => front.close(resolve))
+  })
+  const address = front.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  // A grace long enough for a bounded scan to run unclaimed, and a silence timeout far past the bound.
+  const { app } = await buildTestApp(t, { ...scanEnv({ host: '127.0.0.1', port: address.port }, '200ms,200ms'), EVENTS_GRACE: '30s', S3_TIMEOUT_MS: '5000', CLAMD_TIMEOUT_MS: '120000' })
+  const failures = failedAttempts(app)
+  const started = Date.now()
+  const id = await uploadAndConfirm(app, 'clean, once clamd answers\n')
+  const scan = await until('the verdict', () => scanOf(app, id), (s) => s?.status !== 'pending', 60_000)
+  const took = Date.now() - started
+  t.match(scan, { status: 'clean' }, 'clean on the next attempt')
+  t.match(failures.get(id), [/the scan did not finish within 10 s, the bound for a file of up to 16 MiB/], 'the stalled attempt was given up at the bound, with the reason')
+  t.ok(took >= 10_000 && took < 60_000, `given up after the 10 s bound, not clamd's 120 s silence (${took} ms)`)
+})
