@@ -144,3 +144,35 @@ t.test('an event whose writer died is found by the poll; two dispatchers on one 
   t.same(new Set(ids), new Set(events.map((e) => e.id)))
   t.same(await listKeys(s3, bucket, OUTBOX_PREFIX), [], 'the outbox is empty')
 })
+
+t.test('a batched removal of delivered events that fails leaves them in the outbox with their marks; the poll finishes them without delivering them again', async (t) => {
+  const test = await buildTestApp(t, EVENTS_ENV)
+  const { app, s3, bucket } = test
+  const faults = faultyStore(app.storage.objects)
+  const { createJobStore } = await import('../../src/events/job-store.js')
+  const consumer = { ...recordingConsumer('bounded'), attemptTimeoutMs: 1_000 }
+  const dropped: string[] = []
+  const runner = createJobRunner({ jobs: createJobStore(faults.store, app.storage.conditional), retryDelaysMs: [100], leaseMs: 60_000, pollIntervalMs: 3_600_000, graceMs: 30_000, log: { info () {}, warn () {}, error () {} } })
+  runner.register(consumer)
+  runner.addObserver({ dropped: ({ eventId }) => dropped.push(eventId) })
+  t.teardown(() => runner.close())
+
+  const events = Array.from({ length: 5 }, (_, i) => newEvent('file.created', {
+    id: `0193a4b2-7c1d-7e3f-9a2b-${String(100 + i).padStart(12, '0')}`, key: `uploads/x/${i}`, filename: `${i}.txt`, content_type: 'text/plain',
+    size: 1, etag: 'e', uploaded_by: 'alice', is_public: false, metadata: {}, created_at: new Date().toISOString(),
+  }, Date.now()))
+  await Promise.all(events.map((e) => app.events.jobs.putEvent(e)))
+  faults.failOnce(isOp('deleteMany'))
+  for (const event of events) runner.submit(event, { fresh: true })
+  await until('the runner to be idle', () => runner.busy === 0)
+  t.equal(consumer.seen.length, 5, 'each fresh event delivered once, unclaimed')
+  t.ok(faults.calls.some((c) => c.op === 'deleteMany'), 'their removal was tried, in a batch')
+  t.equal((await listKeys(s3, bucket, OUTBOX_PREFIX)).length, 5, 'the failed batch left all five in the outbox')
+  t.same(await listKeys(s3, bucket, STATE_PREFIX), [], 'with no claim')
+
+  await runner.pollOnce({ ignoreGrace: true })
+  await until('the runner to be idle', () => runner.busy === 0)
+  t.equal(consumer.seen.length, 5, 'the poll delivered none of them again')
+  t.same(dropped.sort(), events.map((e) => e.id).sort(), 'it found each one\'s mark')
+  t.same(await listKeys(s3, bucket, OUTBOX_PREFIX), [], 'and removed them')
+})
