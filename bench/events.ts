@@ -19,6 +19,8 @@ export interface EventsBenchContext {
   readonly concurrency: number
   readonly token: (i: number) => string
   readonly startFilegate: (env: NodeJS.ProcessEnv) => Promise<Server>
+  /** CPU seconds the S3 store's own processes have used so far (NaN when the bench did not start it). */
+  readonly storeCpuSeconds: () => number
   readonly progress: (text: string) => void
 }
 
@@ -33,21 +35,25 @@ const DISPATCHER_ENV = { S3_TIMEOUT_MS: '1000', EVENTS_GRACE: '2s', EVENTS_POLL_
 export const us = (values: readonly number[]): string => `${Math.round(median(values))} µs`
 export const sleep = async (milliseconds: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, milliseconds)) }
 
-/** One side of an on/off round: its load's figures, the server's CPU per flow (its settling included), how long it settled, and its flows/s counted until then. */
-export interface SideRun<R extends LoadResult> { readonly result: R, readonly cpuUs: number, readonly settleMs: number, readonly sustained: number }
+/**
+ * One side of an on/off round: its load's figures, the server's and the S3 store's CPU per flow (its settling
+ * included), how long it settled, and its flows/s counted until then.
+ */
+export interface SideRun<R extends LoadResult> { readonly result: R, readonly cpuUs: number, readonly storeCpuUs: number, readonly settleMs: number, readonly sustained: number }
 
 /**
  * On/off rounds on two servers, one driven at a time, the order alternating by round (off first in even rounds). After
  * the `on` side's load, `settle` waits for that side's background work (deliveries, scans), so that work counts
  * against its own side and not the next one's.
  */
-export async function alternatingRounds<R extends LoadResult> ({ rounds, off, on, describe, drive, settle, progress }: {
+export async function alternatingRounds<R extends LoadResult> ({ rounds, off, on, describe, drive, settle, storeCpuSeconds, progress }: {
   readonly rounds: number
   readonly off: Server
   readonly on: Server
   readonly describe: (round: number, side: 'off' | 'on') => string
   readonly drive: (server: Server, round: number) => Promise<R>
   readonly settle: (result: R) => Promise<void>
+  readonly storeCpuSeconds: () => number
   readonly progress: (text: string) => void
 }): Promise<Array<{ readonly off: SideRun<R>, readonly on: SideRun<R> }>> {
   const runs: Array<{ readonly off: SideRun<R>, readonly on: SideRun<R> }> = []
@@ -57,12 +63,19 @@ export async function alternatingRounds<R extends LoadResult> ({ rounds, off, on
       progress(describe(round, side))
       const server = side === 'on' ? on : off
       const cpuBefore = cpuSeconds(server.pid)
+      const storeCpuBefore = storeCpuSeconds()
       const started = performance.now()
       const result = await drive(server, round)
       const ended = performance.now()
       if (side === 'on') await settle(result)
       const settled = performance.now()
-      sides[side] = { result, cpuUs: (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed, settleMs: settled - ended, sustained: result.completed / ((settled - started) / 1000) }
+      sides[side] = {
+        result,
+        cpuUs: (cpuSeconds(server.pid) - cpuBefore) * 1e6 / result.completed,
+        storeCpuUs: (storeCpuSeconds() - storeCpuBefore) * 1e6 / result.completed,
+        settleMs: settled - ended,
+        sustained: result.completed / ((settled - started) / 1000),
+      }
       await sleep(500)
     }
     if (sides.off !== undefined && sides.on !== undefined) runs.push({ off: sides.off, on: sides.on })
@@ -71,7 +84,7 @@ export async function alternatingRounds<R extends LoadResult> ({ rounds, off, on
 }
 
 /** A webhook receiver that answers 204 at once and notes when each event id first arrived and when its change was made. */
-interface Receiver {
+export interface Receiver {
   readonly url: string
   /** Event id → [first arrival, the event's own timestamp] (ms since the epoch). */
   readonly seen: Map<string, readonly [number, number]>
@@ -80,7 +93,7 @@ interface Receiver {
   close (): Promise<void>
 }
 
-async function startReceiver (): Promise<Receiver> {
+export async function startReceiver (): Promise<Receiver> {
   const seen = new Map<string, readonly [number, number]>()
   const receiver = { url: '', seen, deliveries: 0, close: async () => undefined }
   const server: HttpServer = createServer((req, res) => {
@@ -156,7 +169,7 @@ async function drainOnce (context: EventsBenchContext, receiver: Receiver): Prom
   return { events: ids.length, perSecond: (ids.length - 1) / seconds, firstMs: first - started, seconds }
 }
 
-interface ConfirmRun { readonly off: LoadResult, readonly on: LoadResult, readonly offCpuUs: number, readonly onCpuUs: number, readonly onSustained: number, readonly lagMs: number[], readonly drainMs: number }
+interface ConfirmRun { readonly off: SideRun<LoadResult>, readonly on: SideRun<LoadResult>, readonly lagMs: number[] }
 
 export async function runEventsBench (context: EventsBenchContext): Promise<string> {
   const { rounds, seconds, concurrency, token, progress } = context
@@ -170,7 +183,7 @@ export async function runEventsBench (context: EventsBenchContext): Promise<stri
       let before = new Set<string>()
       const lags: number[][] = []
       const pairs = await alternatingRounds({
-        rounds, off, on, progress,
+        rounds, off, on, progress, storeCpuSeconds: context.storeCpuSeconds,
         describe: (round, side) => `round ${round + 1}/${rounds}: upload → S3 → confirm, webhooks ${side}`,
         drive: async (server, round) => {
           before = new Set(receiver.seen.keys())
@@ -182,7 +195,7 @@ export async function runEventsBench (context: EventsBenchContext): Promise<stri
           lags.push([...receiver.seen.entries()].filter(([id]) => !before.has(id)).map(([, [at, made]]) => at - made).sort((a, b) => a - b))
         },
       })
-      runs = pairs.map((pair, i) => ({ off: pair.off.result, on: pair.on.result, offCpuUs: pair.off.cpuUs, onCpuUs: pair.on.cpuUs, onSustained: pair.on.sustained, drainMs: pair.on.settleMs, lagMs: lags[i] ?? [] }))
+      runs = pairs.map((pair, i) => ({ ...pair, lagMs: lags[i] ?? [] }))
     } finally {
       await Promise.all([off.stop(), on.stop()])
     }
@@ -193,18 +206,18 @@ export async function runEventsBench (context: EventsBenchContext): Promise<stri
       drains.push(await drainOnce(context, receiver))
     }
 
-    const offRates = runs.map((r) => r.off.rps)
-    const onRates = runs.map((r) => r.on.rps)
-    const sustained = runs.map((r) => r.onSustained)
-    const errors = runs.reduce((n, r) => n + r.off.errors + r.on.errors, 0)
+    const offRates = runs.map((r) => r.off.result.rps)
+    const onRates = runs.map((r) => r.on.result.rps)
+    const sustained = runs.map((r) => r.on.sustained)
+    const errors = runs.reduce((n, r) => n + r.off.result.errors + r.on.result.errors, 0)
     const lags = runs.flatMap((r) => r.lagMs).sort((a, b) => a - b)
     const at = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? Number.NaN
     const confirmTable = renderTable(
-      [`confirm with webhooks on vs off (${rounds} alternating rounds of ${seconds} s, ${concurrency} flows at a time)`, 'flows/s median (min–max)', 'p50 / p99', 'server CPU per flow', 'ratio (paired by round)'],
+      [`confirm with webhooks on vs off (${rounds} alternating rounds of ${seconds} s, ${concurrency} flows at a time)`, 'flows/s median (min–max)', 'p50 / p99', 'filegate CPU per flow', 'S3 store CPU per flow', 'ratio (paired by round)'],
       [
-        ['upload → S3 → confirm, WEBHOOK_URLS unset', spread(offRates), `${ms(median(runs.map((r) => r.off.p50Ms)))} / ${ms(median(runs.map((r) => r.off.p99Ms)))}`, us(runs.map((r) => r.offCpuUs)), '1.00× off'],
-        ['the same, WEBHOOK_URLS set (each event delivered during the round)', spread(onRates), `${ms(median(runs.map((r) => r.on.p50Ms)))} / ${ms(median(runs.map((r) => r.on.p99Ms)))}`, us(runs.map((r) => r.onCpuUs)), `${ratio(pairedRatios(onRates, offRates), 'off')} (goal ≥ 0.9×)`],
-        ['  … counted until the round\'s last event was delivered', spread(sustained), `drain after the round: ${ms(median(runs.map((r) => r.drainMs)))}`, '', ratio(pairedRatios(sustained, offRates), 'off')],
+        ['upload → S3 → confirm, WEBHOOK_URLS unset', spread(offRates), `${ms(median(runs.map((r) => r.off.result.p50Ms)))} / ${ms(median(runs.map((r) => r.off.result.p99Ms)))}`, us(runs.map((r) => r.off.cpuUs)), us(runs.map((r) => r.off.storeCpuUs)), '1.00× off'],
+        ['the same, WEBHOOK_URLS set (each event delivered during the round)', spread(onRates), `${ms(median(runs.map((r) => r.on.result.p50Ms)))} / ${ms(median(runs.map((r) => r.on.result.p99Ms)))}`, us(runs.map((r) => r.on.cpuUs)), us(runs.map((r) => r.on.storeCpuUs)), `${ratio(pairedRatios(onRates, offRates), 'off')} (goal ≥ 0.9×)`],
+        ['  … counted until the round\'s last event was delivered', spread(sustained), `drain after the round: ${ms(median(runs.map((r) => r.on.settleMs)))}`, '', '', ratio(pairedRatios(sustained, offRates), 'off')],
       ],
     )
     const drainRates = drains.map((d) => d.perSecond)

@@ -180,7 +180,7 @@ async function run (): Promise<void> {
       const store = s3
       const table = await runScanConfirmBench({
         admin, bucket, rounds: ROUNDS, seconds: SECONDS, concurrency: FLOW_CONCURRENCY, token: tokenOf, progress,
-        startFilegate: async (env) => await startFilegate(store, [], undefined, env),
+        startFilegate: async (env) => await startFilegate(store, [], undefined, env), storeCpuSeconds: () => store.cpuSeconds(),
       }, clamd)
       const loadAfter = loadavg()
       process.stdout.write(`${table}\n(${new Date().toISOString()}; load average ${loadBefore[0]?.toFixed(2)} before, ${loadAfter[0]?.toFixed(2)} after; ` +
@@ -209,7 +209,7 @@ async function run (): Promise<void> {
     const store = s3
     const table = await runEventsBench({
       admin, bucket, rounds: ROUNDS, seconds: SECONDS, concurrency: FLOW_CONCURRENCY, token: tokenOf, progress,
-      startFilegate: async (env) => await startFilegate(store, [], undefined, env),
+      startFilegate: async (env) => await startFilegate(store, [], undefined, env), storeCpuSeconds: () => store.cpuSeconds(),
     })
     process.stdout.write(`${table}\n`)
     return

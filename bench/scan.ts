@@ -12,7 +12,7 @@ import { eventIdOfOutboxKey, OUTBOX_PREFIX, typeOfEvent } from '../src/events/ev
 import { pingClamd, scanStream } from '../src/scanning/clamd-client.js'
 import { createObjectStore, createS3Clients } from '../src/storage/s3.js'
 import { renderVariant } from '../src/variants/render-variant.js'
-import { alternatingRounds, us, waitFor, type EventsBenchContext } from './events.js'
+import { alternatingRounds, startReceiver, us, waitFor, type EventsBenchContext, type SideRun } from './events.js'
 import { driveFlows, driveOpenFlows, uploadFlow, type FlowResult } from './load.js'
 import { median, ms, pairedRatios, ratio, renderTable, spread } from './report.js'
 import { freePort } from './servers.js'
@@ -148,23 +148,8 @@ export async function runScanBench (s3: BenchS3, clamd: BenchClamd, { mib = 64, 
   }
 }
 
-interface ConfirmRound {
-  readonly off: FlowResult
-  readonly on: FlowResult
-  readonly offCpuUs: number
-  readonly onCpuUs: number
-  /** Flows/s of the scanning side counted until its round's last scan was recorded. */
-  readonly onSustained: number
-  /** From the scanning side's last flow to the last scan of the round recorded. */
-  readonly drainMs: number
-}
-
-interface OpenRound {
-  readonly off: FlowResult
-  readonly on: FlowResult
-  /** From the scanning side's last flow answered to the last scan of the round recorded. */
-  readonly drainMs: number
-}
+/** One round's two sides; the `on` side's settling is its scans (or deliveries) of the round, all recorded. */
+interface Round { readonly off: SideRun<FlowResult>, readonly on: SideRun<FlowResult> }
 
 /**
  * upload → S3 → confirm on two filegate processes of the same build, one with SCANNER=clamav against `clamd` and one
@@ -187,12 +172,18 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
   const waitForScans = async (): Promise<void> => { await waitFor('the round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 250) }
   const off = await context.startFilegate({})
   const on = await context.startFilegate({ SCANNER: 'clamav', CLAMD_HOST: clamd.address.host, CLAMD_PORT: String(clamd.address.port) })
-  const runs: ConfirmRound[] = []
-  const openRuns: OpenRound[] = []
+  // A third side, to tell the event's own cost from the scan's: webhooks to a receiver answering at once, no scanning.
+  const receiver = await startReceiver()
+  let before = 0
+  const hooked = await context.startFilegate({ WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}` })
+  const { storeCpuSeconds } = context
+  let runs: Round[]
+  let openRuns: Round[]
+  let hookedRuns: Round[]
   try {
     // One untimed second each, so neither side's first round carries its warm-up.
     progress('scan on vs off: warming up both filegate processes')
-    for (const server of [off, on]) await driveFlows({ base: server.base, token: (i) => token(i + 997), concurrency, seconds: 1, bytes: 1024 })
+    for (const server of [off, on, hooked]) await driveFlows({ base: server.base, token: (i) => token(i + 997), concurrency, seconds: 1, bytes: 1024 })
     await waitForScans()
     // The scanning side really scans: one file of its goes pending → clean.
     const probeId = await uploadFlow(on.base, token(0), new Uint8Array(1024).fill(120))
@@ -204,54 +195,67 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
     const first = await scanOf()
     if (first !== 'pending' && first !== 'clean') throw new Error(`the scanning side's file has scan status ${String(first)}`)
     await waitFor('the probe file\'s clean verdict', async () => await scanOf() === 'clean', 60_000, 100)
-    const closed = await alternatingRounds({
-      rounds, off, on, progress,
+    runs = await alternatingRounds({
+      rounds, off, on, progress, storeCpuSeconds,
       describe: (round, side) => `round ${round + 1}/${rounds}: upload → S3 → confirm, SCANNER=${side === 'on' ? 'clamav' : 'none'}`,
       drive: async (server, round) => await driveFlows({ base: server.base, token: (i) => token(i + 17 * round), concurrency, seconds, bytes: 1024 }),
       // The server's CPU per flow then covers the round's scans (S3 read, clamd, record update).
       settle: waitForScans,
     })
-    runs.push(...closed.map((pair) => ({ off: pair.off.result, on: pair.on.result, offCpuUs: pair.off.cpuUs, onCpuUs: pair.on.cpuUs, onSustained: pair.on.sustained, drainMs: pair.on.settleMs })))
     // Open loop: the same rounds at a fixed arrival rate well under saturation, so the scan jobs have a core to spare.
-    const openLoop = await alternatingRounds({
-      rounds, off, on, progress,
+    openRuns = await alternatingRounds({
+      rounds, off, on, progress, storeCpuSeconds,
       describe: (round, side) => `open loop round ${round + 1}/${rounds}: ${perSecond} flows/s, SCANNER=${side === 'on' ? 'clamav' : 'none'}`,
       drive: async (server, round) => await driveOpenFlows({ base: server.base, token: (i) => token(i + 17 * round + 500), perSecond, seconds, bytes: 1024 }),
       settle: async () => { await waitFor('the open-loop round\'s scans (no file.created event left in the outbox)', scansDone, 120_000, 50) },
     })
-    openRuns.push(...openLoop.map((pair) => ({ off: pair.off.result, on: pair.on.result, drainMs: pair.on.settleMs })))
+    // The same open loop with webhooks instead of scanning: an event written with each confirm and delivered at once.
+    hookedRuns = await alternatingRounds({
+      rounds, off, on: hooked, progress, storeCpuSeconds,
+      describe: (round, side) => `open loop round ${round + 1}/${rounds}: ${perSecond} flows/s, ${side === 'on' ? 'WEBHOOK_URLS set, no scanning' : 'SCANNER=none'}`,
+      drive: async (server, round) => {
+        before = receiver.seen.size
+        return await driveOpenFlows({ base: server.base, token: (i) => token(i + 17 * round + 900), perSecond, seconds, bytes: 1024 })
+      },
+      settle: async (result) => { await waitFor('the open-loop round\'s deliveries', () => receiver.seen.size - before >= result.completed, 120_000, 50) },
+    })
   } finally {
-    await Promise.all([off.stop(), on.stop()])
+    await Promise.all([off.stop(), on.stop(), hooked.stop()])
+    await receiver.close()
   }
 
-  const of = (pick: (r: ConfirmRound) => number): number[] => runs.map(pick)
-  const latency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(of((r) => r[side][which])))
-  const offRates = of((r) => r.off.rps)
-  const onRates = of((r) => r.on.rps)
-  const errors = runs.reduce((n, r) => n + r.off.errors + r.on.errors, 0)
+  const of = (pick: (r: Round) => number): number[] => runs.map(pick)
+  const latency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(of((r) => r[side].result[which])))
+  const offRates = of((r) => r.off.result.rps)
+  const onRates = of((r) => r.on.result.rps)
+  const errors = runs.reduce((n, r) => n + r.off.result.errors + r.on.result.errors, 0)
   const table = renderTable(
-    [`confirm with scanning on vs off (${rounds} alternating rounds of ${seconds} s, ${concurrency} flows at a time, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'server CPU per flow', 'ratio (paired by round)'],
+    [`confirm with scanning on vs off (${rounds} alternating rounds of ${seconds} s, ${concurrency} flows at a time, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'filegate / S3 store CPU per flow', 'ratio (paired by round)'],
     [
-      ['upload → S3 → confirm, SCANNER=none', spread(offRates), `${latency('off', 'confirmP50Ms')} / ${latency('off', 'confirmP99Ms')}`, `${latency('off', 'p50Ms')} / ${latency('off', 'p99Ms')}`, us(of((r) => r.offCpuUs)), '1.00× off'],
-      ['the same, SCANNER=clamav (the round\'s files all scanned before the next side runs)', spread(onRates), `${latency('on', 'confirmP50Ms')} / ${latency('on', 'confirmP99Ms')}`, `${latency('on', 'p50Ms')} / ${latency('on', 'p99Ms')}`, us(of((r) => r.onCpuUs)), `flows/s ${ratio(pairedRatios(onRates, offRates), 'off')}`],
-      ['  confirm latency, scanning on over off', '', `${ratio(pairedRatios(of((r) => r.on.confirmP50Ms), of((r) => r.off.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(of((r) => r.on.confirmP99Ms), of((r) => r.off.confirmP99Ms)), 'off')}`, '', '', 'p50 / p99, paired by round'],
-      ['  … flows/s counted until the round\'s last scan was recorded', spread(of((r) => r.onSustained)), `scans finished ${ms(median(of((r) => r.drainMs)))} after the round`, '', '', ratio(pairedRatios(of((r) => r.onSustained), offRates), 'off')],
+      ['upload → S3 → confirm, SCANNER=none', spread(offRates), `${latency('off', 'confirmP50Ms')} / ${latency('off', 'confirmP99Ms')}`, `${latency('off', 'p50Ms')} / ${latency('off', 'p99Ms')}`, `${us(of((r) => r.off.cpuUs))} / ${us(of((r) => r.off.storeCpuUs))}`, '1.00× off'],
+      ['the same, SCANNER=clamav (the round\'s files all scanned before the next side runs)', spread(onRates), `${latency('on', 'confirmP50Ms')} / ${latency('on', 'confirmP99Ms')}`, `${latency('on', 'p50Ms')} / ${latency('on', 'p99Ms')}`, `${us(of((r) => r.on.cpuUs))} / ${us(of((r) => r.on.storeCpuUs))}`, `flows/s ${ratio(pairedRatios(onRates, offRates), 'off')}`],
+      ['  confirm latency, scanning on over off', '', `${ratio(pairedRatios(of((r) => r.on.result.confirmP50Ms), of((r) => r.off.result.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(of((r) => r.on.result.confirmP99Ms), of((r) => r.off.result.confirmP99Ms)), 'off')}`, '', '', 'p50 / p99, paired by round'],
+      ['  … flows/s counted until the round\'s last scan was recorded', spread(of((r) => r.on.sustained)), `scans finished ${ms(median(of((r) => r.on.settleMs)))} after the round`, '', '', ratio(pairedRatios(of((r) => r.on.sustained), offRates), 'off')],
     ],
   )
-  const open = (pick: (r: OpenRound) => number): number[] => openRuns.map(pick)
-  const openLatency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(open((r) => r[side][which])))
-  const drains = open((r) => r.drainMs)
-  const kept = drains.filter((d) => d <= OPEN_LOOP_DRAIN_MS).length
-  const openErrors = openRuns.reduce((n, r) => n + r.off.errors + r.on.errors, 0)
-  const openTable = renderTable(
-    [`open loop: ${perSecond} flows/s arriving, whatever the answers (${rounds} alternating rounds of ${seconds} s, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'ratio (paired by round)'],
-    [
-      ['upload → S3 → confirm, SCANNER=none', spread(open((r) => r.off.rps)), `${openLatency('off', 'confirmP50Ms')} / ${openLatency('off', 'confirmP99Ms')}`, `${openLatency('off', 'p50Ms')} / ${openLatency('off', 'p99Ms')}`, '1.00× off'],
-      ['the same, SCANNER=clamav', spread(open((r) => r.on.rps)), `${openLatency('on', 'confirmP50Ms')} / ${openLatency('on', 'confirmP99Ms')}`, `${openLatency('on', 'p50Ms')} / ${openLatency('on', 'p99Ms')}`, ''],
-      ['  confirm latency, scanning on over off', '', `${ratio(pairedRatios(open((r) => r.on.confirmP50Ms), open((r) => r.off.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(open((r) => r.on.confirmP99Ms), open((r) => r.off.confirmP99Ms)), 'off')}`, '', 'p50 / p99, paired by round'],
-      [`  every scan of the round recorded within ${OPEN_LOOP_DRAIN_MS / 1000} s of its last answer`, '', `${kept} of ${openRuns.length} rounds (after ${drains.map((d) => ms(d)).join(', ')})`, '', ''],
-    ],
-  )
-  const allErrors = errors + openErrors
-  return `${table}\n\n${openTable}${allErrors > 0 ? `\n\n${allErrors} flows failed: treat the figures as suspect` : ''}`
+  const openTable = (title: string, onLabel: string, rows: readonly Round[], settled: string): string => {
+    const open = (pick: (r: Round) => number): number[] => rows.map(pick)
+    const openLatency = (side: 'off' | 'on', which: 'confirmP50Ms' | 'confirmP99Ms' | 'p50Ms' | 'p99Ms') => ms(median(open((r) => r[side].result[which])))
+    const drains = open((r) => r.on.settleMs)
+    const kept = drains.filter((d) => d <= OPEN_LOOP_DRAIN_MS).length
+    return renderTable(
+      [`${title} (${rounds} alternating rounds of ${seconds} s, 1 KiB files)`, 'flows/s median (min–max)', 'confirm p50 / p99', 'whole flow p50 / p99', 'filegate / S3 store CPU per flow', 'ratio (paired by round)'],
+      [
+        ['upload → S3 → confirm, SCANNER=none', spread(open((r) => r.off.result.rps)), `${openLatency('off', 'confirmP50Ms')} / ${openLatency('off', 'confirmP99Ms')}`, `${openLatency('off', 'p50Ms')} / ${openLatency('off', 'p99Ms')}`, `${us(open((r) => r.off.cpuUs))} / ${us(open((r) => r.off.storeCpuUs))}`, '1.00× off'],
+        [onLabel, spread(open((r) => r.on.result.rps)), `${openLatency('on', 'confirmP50Ms')} / ${openLatency('on', 'confirmP99Ms')}`, `${openLatency('on', 'p50Ms')} / ${openLatency('on', 'p99Ms')}`, `${us(open((r) => r.on.cpuUs))} / ${us(open((r) => r.on.storeCpuUs))}`, ''],
+        ['  confirm latency, on over off', '', `${ratio(pairedRatios(open((r) => r.on.result.confirmP50Ms), open((r) => r.off.result.confirmP50Ms)), 'off')} / ${ratio(pairedRatios(open((r) => r.on.result.confirmP99Ms), open((r) => r.off.result.confirmP99Ms)), 'off')}`, '', '', 'p50 / p99, paired by round'],
+        [`  ${settled} within ${OPEN_LOOP_DRAIN_MS / 1000} s of the round's last answer`, '', `${kept} of ${rows.length} rounds (after ${drains.map((d) => ms(d)).join(', ')})`, '', '', ''],
+      ],
+    )
+  }
+  const errorsOf = (rows: readonly Round[]): number => rows.reduce((n, r) => n + r.off.result.errors + r.on.result.errors, 0)
+  const scanning = openTable(`open loop: ${perSecond} flows/s arriving, whatever the answers`, 'the same, SCANNER=clamav', openRuns, 'every scan of the round recorded')
+  const webhooks = openTable(`the same open loop, webhooks instead of scanning: the event's own share`, 'the same, WEBHOOK_URLS set, SCANNER=none', hookedRuns, 'every event of the round delivered')
+  const allErrors = errors + errorsOf(openRuns) + errorsOf(hookedRuns)
+  return `${table}\n\n${scanning}\n\n${webhooks}${allErrors > 0 ? `\n\n${allErrors} flows failed: treat the figures as suspect` : ''}`
 }
