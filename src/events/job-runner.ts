@@ -1,9 +1,11 @@
 // The job runner: takes outbox events (at once from the writer, and by polling the outbox), claims each, and runs every named consumer on it.
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
+import { keepClaim } from './claim-keeper.js'
 import { CONSUMER_NAME_PATTERN, GiveUp, RetryLater, type Consumer } from './consumer.js'
 import { typeOfEvent, type FileEvent } from './event-model.js'
 import type { ConsumerProgress, JobState, JobStore } from './job-store.js'
+import { createRemovalBatch } from './removal-batch.js'
 
 /** What observers (metrics) hear; `lagMs` is from the change to the end of the attempt. */
 export interface RunnerObserver {
@@ -59,24 +61,10 @@ export interface JobRunner {
 
 /** A claim is released only this long before its lease ends; later, another dispatcher may hold it already. */
 const LEASE_MARGIN_MS = 2_000
-/**
- * A claim is renewed this often (as a share of the lease) while its consumers run, so a job longer than the lease (a
- * scan of a large file) is not taken over and run a second time by another dispatcher; a dispatcher that dies stops
- * renewing, and its claim ends at most one lease after its last renewal.
- */
-const RENEWALS_PER_LEASE = 3
 /** Events the fast path keeps in memory at most; beyond that the poll finds them. */
 const MAX_QUEUED = 10_000
 /** Outbox keys looked at per poll at most. */
 const MAX_PER_POLL = 5_000
-/**
- * Events delivered unclaimed are removed together, in one DeleteObjects at most this long after the first of a batch
- * (instead of one DELETE each). Far below any allowed grace, so the poll does not meet them first; if a batch fails,
- * its events stay in the outbox with their marks, and the poll finishes them without delivering them again.
- */
-const REMOVAL_BATCH_MS = 200
-/** S3's limit on one DeleteObjects. */
-const REMOVAL_BATCH_MAX = 1000
 /** The longest Retry-After honoured: one day. */
 const MAX_RETRY_AFTER_MS = 86_400_000
 
@@ -94,11 +82,13 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   const notBefore = new Map<string, number>()
   const queue: Array<{ eventId: string, event: FileEvent, fresh: boolean }> = []
   const inFlight = new Set<Promise<void>>()
+  const track = (promise: Promise<void>): void => {
+    inFlight.add(promise)
+    void promise.finally(() => inFlight.delete(promise))
+  }
+  /** Events delivered unclaimed, removed in batches. */
+  const removals = createRemovalBatch({ jobs, log, track })
   let active = 0
-  /** Delivered events waiting for their batched removal, and those in a removal under way. */
-  const toRemove = new Set<string>()
-  const removing = new Set<string>()
-  let removalTimer: NodeJS.Timeout | undefined
   let timer: NodeJS.Timeout | undefined
   let polling: Promise<void> | undefined
 
@@ -119,54 +109,6 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   function wantedBy (eventId: string): Consumer[] {
     const type = typeOfEvent(eventId)
     return type === undefined ? [] : consumers.filter((c) => c.types.includes(type))
-  }
-
-  /**
-   * Keeps this dispatcher's claim on an event while its consumers run: every lease / RENEWALS_PER_LEASE, the state is
-   * read and, if this dispatcher still holds it, written again with a new end, conditionally on the state read (so a
-   * dispatcher that took the event over meanwhile is never overwritten). `until` is the claim's end as last written.
-   */
-  function keepClaim (eventId: string, firstUntil: number): { readonly until: () => number, stop (): Promise<void> } {
-    let until = firstUntil
-    let stopped = false
-    let renewing: Promise<void> | undefined
-    let timer: NodeJS.Timeout | undefined
-    const renew = async (): Promise<void> => {
-      try {
-        const read = await jobs.readState(eventId)
-        if (stopped) return
-        if (read === undefined || read.state.holder !== holder) {
-          log.warn({ eventId }, 'the claim on an event was lost while its consumers ran; another dispatcher may run it again')
-          stopped = true
-          return
-        }
-        const next = now() + leaseMs
-        if (await jobs.takeState(eventId, { ...read.state, until: next }, read.etag)) until = next
-      } catch (error) {
-        // The next renewal tries again; the claim holds until `until` meanwhile.
-        if (!closing.signal.aborted) log.warn({ err: error, eventId }, 'renewing the claim on an event failed')
-      }
-    }
-    const schedule = (): void => {
-      if (stopped) return
-      timer = setTimeout(() => {
-        renewing = renew().finally(() => {
-          renewing = undefined
-          schedule()
-        })
-      }, Math.max(1, Math.floor(leaseMs / RENEWALS_PER_LEASE)))
-      timer.unref()
-    }
-    schedule()
-    return {
-      until: () => until,
-      async stop () {
-        stopped = true
-        clearTimeout(timer)
-        // A renewal under way finishes before the state is released or removed, so it cannot write the claim back after.
-        await renewing
-      },
-    }
   }
 
   /** One consumer's attempt at an event; returns its progress, or 'done'. A fresh event cannot have been seen: no mark is looked for. */
@@ -201,54 +143,12 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     }
   }
 
-  /** Removes the events waiting for it, up to one DeleteObjects' worth, and waits for that. */
-  async function flushRemovals (): Promise<void> {
-    clearTimeout(removalTimer)
-    removalTimer = undefined
-    const batch = [...toRemove].slice(0, REMOVAL_BATCH_MAX)
-    if (batch.length === 0) return
-    for (const id of batch) {
-      toRemove.delete(id)
-      removing.add(id)
-    }
-    try {
-      const failed = await jobs.removeEvents(batch)
-      if (failed.length > 0) log.warn({ eventIds: failed.slice(0, 10), failed: failed.length }, 'delivered events could not be removed; the outbox poll finishes them')
-    } catch (error) {
-      log.warn({ err: error, events: batch.length }, 'removing delivered events failed; the outbox poll finishes them')
-    } finally {
-      for (const id of batch) removing.delete(id)
-    }
-    if (toRemove.size > 0) scheduleRemovals()
-  }
-
-  function track (promise: Promise<void>): void {
-    inFlight.add(promise)
-    void promise.finally(() => inFlight.delete(promise))
-  }
-
-  function scheduleRemovals (): void {
-    if (toRemove.size >= REMOVAL_BATCH_MAX) {
-      track(flushRemovals())
-      return
-    }
-    if (removalTimer !== undefined) return
-    removalTimer = setTimeout(() => track(flushRemovals()), REMOVAL_BATCH_MS)
-    removalTimer.unref()
-  }
-
-  /** A delivered event (every consumer marked it) to remove in the next batch. */
-  function removeLater (eventId: string): void {
-    toRemove.add(eventId)
-    scheduleRemovals()
-  }
-
   /**
    * A fresh event of this process's own change, delivered without a claim: no other process has seen it, and every poll
    * leaves it alone until it is EVENTS_GRACE old, so while each consumer's attempt is bounded to end (with a margin)
    * before then, nobody else can be working on it. Two S3 calls per event instead of six: no state is read, written
    * or removed, and no mark looked for; only the mark, and the event's removal, batched with other delivered events'
-   * (one DeleteObjects every REMOVAL_BATCH_MS). False when not so (a consumer without
+   * (one DeleteObjects for the events delivered within 200 ms, removal-batch.ts). False when not so (a consumer without
    * a bound, or too little of the grace left): then the event is claimed as usual.
    */
   async function deliverUnclaimed (event: FileEvent): Promise<boolean> {
@@ -263,7 +163,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
     const progress: Record<string, ConsumerProgress> = {}
     for (const [name, outcome] of outcomes) if (outcome !== 'done') progress[name] = outcome
     if (done.length === wanted.length) {
-      removeLater(event.id)
+      removals.add(event.id)
       return true
     }
     // A retry is due: from now on the event is claimed like any other, starting from this progress (create-only: should a
@@ -276,7 +176,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   /** Claims an event (when it is due and free), runs its due consumers, and records or finishes it. */
   async function work (eventId: string, known: FileEvent | undefined, fresh = false): Promise<void> {
     // Delivered, and about to be removed: nothing to do (should the removal fail, a later poll finishes it).
-    if (working.has(eventId) || toRemove.has(eventId) || removing.has(eventId)) return
+    if (working.has(eventId) || removals.has(eventId)) return
     working.add(eventId)
     try {
       if (fresh && known !== undefined && await deliverUnclaimed(known)) return
@@ -317,7 +217,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
         return
       }
       const due = pending.filter((c) => (state.consumers[c.name]?.next_at ?? 0) <= start)
-      const claim = keepClaim(eventId, until)
+      const claim = keepClaim({ jobs, holder, leaseMs, log, closing: closing.signal, now }, eventId, until)
       let outcomes: ReadonlyArray<readonly [string, ConsumerProgress | 'done']>
       try {
         outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name], unseen)] as const))
@@ -441,7 +341,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
       await work(eventId, event)
     },
     get busy () {
-      return queue.length + active + toRemove.size + removing.size
+      return queue.length + active + removals.size
     },
     async close () {
       closing.abort()
@@ -449,7 +349,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
       queue.length = 0
       await Promise.allSettled([...inFlight, polling])
       // Delivered events still waiting for their removal are removed now (the poll would finish them anyway).
-      while (toRemove.size > 0) await flushRemovals()
+      await removals.drain()
     },
   }
 }
