@@ -22,6 +22,7 @@ export const UploadRejectedError = createError<'UPLOAD_REJECTED', 422, [string]>
 export const RateLimitedError = createError<'RATE_LIMITED', 429, [string]>('RATE_LIMITED', 'Too many requests; retry in %s', 429)
 export const OverloadedError = createError<'OVERLOADED', 503, []>('OVERLOADED', 'filegate is overloaded right now; retry after the delay in Retry-After', 503)
 export const StorageUnavailableError = createError<'STORAGE_UNAVAILABLE', 503, []>('STORAGE_UNAVAILABLE', 'The storage service is unavailable, try again later', 503)
+export const KeySetUnavailableError = createError<'KEY_SET_UNAVAILABLE', 503, []>('KEY_SET_UNAVAILABLE', 'The token names a signing key filegate has not loaded, and the key set (JWT_JWKS_URL) cannot be fetched right now; try again later', 503)
 export const StorageTimeoutError = createError<'STORAGE_TIMEOUT', 504, []>('STORAGE_TIMEOUT', 'The storage service did not answer in time, try again later', 504)
 export const ScanPendingError = createError<'SCAN_PENDING', 409, [string]>('SCAN_PENDING', '%s', 409)
 export const FileInfectedError = createError<'FILE_INFECTED', 410, [string]>('FILE_INFECTED', 'The file was found infected (%s) and removed', 410)

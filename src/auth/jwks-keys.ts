@@ -87,6 +87,11 @@ export class JwksKeys {
 
   constructor (private readonly options: JwksKeysOptions) {}
 
+  /** Whether the last fetch failed (unreachable, a non-2xx answer, no key set): a kid unknown now may still be published. */
+  get unavailable (): boolean {
+    return this.failing
+  }
+
   /** The key published under `kid`, if the last fetch had it; starts a background refresh once the set is JWT_JWKS_REFRESH old. */
   get (kid: string): PublishedKey | undefined {
     // Bounded as an unknown kid's refetch is, so that a key set that stops answering is not asked on every request.

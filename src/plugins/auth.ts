@@ -8,7 +8,7 @@ import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Config } from '../config.js'
 import { JwksKeys } from '../auth/jwks-keys.js'
-import { OwnerTooLongError, UnauthorizedError, UnknownSigningKeyError } from '../errors.js'
+import { KeySetUnavailableError, OwnerTooLongError, UnauthorizedError, UnknownSigningKeyError } from '../errors.js'
 import type { OwnerCheck } from '../uploads/owner-limits.js'
 
 declare module 'fastify' {
@@ -112,8 +112,10 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
       if (verify !== undefined) return verify(token)
       return keys.refetchForUnknown().then(() => {
         const fetched = verifierFor(kid)
-        if (fetched === undefined) throw new UnknownSigningKeyError(`The token's signing key (kid ${JSON.stringify(kid.slice(0, 64))}) is not published at JWT_JWKS_URL`)
-        return fetched(token)
+        if (fetched !== undefined) return fetched(token)
+        // The key set could not be fetched: the kid may well be published, so the caller should retry, not sign in again.
+        if (keys.unavailable) throw new KeySetUnavailableError()
+        throw new UnknownSigningKeyError(`The token's signing key (kid ${JSON.stringify(kid.slice(0, 64))}) is not published at JWT_JWKS_URL`)
       })
     }
   } else {
@@ -165,9 +167,9 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
     }
   }
 
-  /** A verifier's failure as filegate's 401. */
+  /** A verifier's failure as filegate's 401 (or 503 when the key set cannot be fetched). */
   function refusal (error: unknown): Error {
-    if (error instanceof UnauthorizedError || error instanceof UnknownSigningKeyError) return error
+    if (error instanceof UnauthorizedError || error instanceof UnknownSigningKeyError || error instanceof KeySetUnavailableError) return error
     const code = errorCode(error)
     // fast-jwt names the missing claim ("The aud claim is required."): exp, or iss or aud when they are configured.
     const missing = code === 'FAST_JWT_MISSING_REQUIRED_CLAIM' && error instanceof Error ? /^The (iss|aud) claim/.exec(error.message)?.[1] : undefined

@@ -12,8 +12,10 @@ const OWN_CODES = new Set([
   'UPLOAD_NOT_FOUND', 'ROUTE_NOT_FOUND', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UPLOAD_REJECTED', 'RATE_LIMITED',
   'FILE_LIMIT_REACHED', 'UPLOAD_INCOMPLETE', 'UPLOAD_BUSY', 'UPLOAD_COMPLETED',
   'SCAN_PENDING', 'FILE_INFECTED', 'VARIANT_NOT_FOUND',
-  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'SCANNER_UNAVAILABLE', 'OVERLOADED',
+  'STORAGE_UNAVAILABLE', 'STORAGE_TIMEOUT', 'SCANNER_UNAVAILABLE', 'OVERLOADED', 'KEY_SET_UNAVAILABLE',
 ])
+/** 5xx answers not logged per request: a shed request (there would be a line for each), and a key set down (logged once per outage). */
+const UNLOGGED_CODES = new Set(['OVERLOADED', 'KEY_SET_UNAVAILABLE'])
 
 function shape (statusCode: number, code: string, message: string): ErrorResponse {
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
@@ -40,8 +42,7 @@ function fromFramework (error: FastifyError, bodyLimit: number): FastifyError | 
 export function errorAnswer (raw: FastifyError, request: FastifyRequest, bodyLimit: number): ErrorResponse {
   const error = OWN_CODES.has(raw.code) ? raw : fromFramework(raw, bodyLimit) ?? raw
   const status = error.statusCode ?? 500
-  // A shed request is not a failure to log: under overload there would be one line for each.
-  if (OWN_CODES.has(error.code) && (status < 500 || error.code === 'OVERLOADED')) return shape(status, error.code, error.message)
+  if (OWN_CODES.has(error.code) && (status < 500 || UNLOGGED_CODES.has(error.code))) return shape(status, error.code, error.message)
   if (OWN_CODES.has(error.code)) {
     request.log.warn({ err: error.cause ?? error, code: error.code }, error.code === 'SCANNER_UNAVAILABLE' ? 'clamd does not answer' : 'storage call failed')
     return shape(status, error.code, error.message)

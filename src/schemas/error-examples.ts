@@ -1,6 +1,6 @@
 // Example error answers for the OpenAPI document: per operation and status, the codes it can answer, with real messages.
 import {
-  ContentTypeNotAllowedError, FileInfectedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
+  ContentTypeNotAllowedError, FileInfectedError, KeySetUnavailableError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
   PayloadTooLargeError, RateLimitedError, ScanPendingError, StorageTimeoutError, StorageUnavailableError, UnauthorizedError,
   UnsupportedMediaTypeError, UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError,
   UploadRejectedError, UnknownSigningKeyError, ValidationError,
@@ -32,7 +32,7 @@ const BY_STATUS: Readonly<Record<number, readonly NamedError[]>> = {
   415: [new UnsupportedMediaTypeError()],
   422: [new UploadRejectedError('its bytes are text/html, not the declared image/png')],
   429: [new RateLimitedError('42 seconds')],
-  503: [new StorageUnavailableError()],
+  503: [new StorageUnavailableError(), new KeySetUnavailableError()],
   504: [new StorageTimeoutError()],
 }
 

@@ -29,19 +29,24 @@ function sign (key: TestKey, claims: Record<string, unknown> = {}, options: { ki
   return signer({ sub: 'alice', iss: ISSUER, aud: AUDIENCE, ...claims })
 }
 
-/** A JWKS endpoint on loopback whose key set the test changes, counting the fetches. */
-async function startJwksServer (t: Test, keys: TestKey[]): Promise<{ url: string, fetches: () => number, publish: (keys: TestKey[]) => void }> {
+/** A JWKS endpoint on loopback whose key set the test changes, counting the fetches; `unreachable(true)` drops each connection unanswered. */
+async function startJwksServer (t: Test, keys: TestKey[]): Promise<{ url: string, fetches: () => number, publish: (keys: TestKey[]) => void, unreachable: (on: boolean) => void }> {
   let published = keys
   let fetches = 0
+  let dropping = false
   const server = createServer((request, response) => {
     fetches++
+    if (dropping) {
+      request.socket.destroy()
+      return
+    }
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published.map((k) => k.jwk) }))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no address')
-  return { url: `http://127.0.0.1:${address.port}/.well-known/jwks.json`, fetches: () => fetches, publish: (next) => { published = next } }
+  return { url: `http://127.0.0.1:${address.port}/.well-known/jwks.json`, fetches: () => fetches, publish: (next) => { published = next }, unreachable: (on) => { dropping = on } }
 }
 
 const jwksEnv = (url: string, extra: Record<string, string> = {}) => ({ JWT_SECRET: '', JWT_JWKS_URL: url, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_JWKS_MIN_REFETCH_INTERVAL: '1s', ...extra })
@@ -144,4 +149,34 @@ t.test('JWT_SECRET with two secrets (new,old): tokens signed by either verify; n
   const onlyNew = await buildTestApp(t, { JWT_SECRET: newSecret })
   t.equal((await list(onlyNew, printed)).statusCode, 200, 'the printed token verifies with the new secret alone')
   t.throws(() => loadConfig({ NODE_ENV: 'test', S3_ENDPOINT: 'http://127.0.0.1:9', JWT_SECRET: `${newSecret},short` }), /JWT_SECRET must be/, 'each secret needs 32 characters')
+})
+
+t.test('the key set unreachable: a token naming a new kid gets 503 KEY_SET_UNAVAILABLE (retry, not sign in again), loaded keys still verify, and the kid verifies once the set answers', async (t) => {
+  const old = makeKey('RS256')
+  const jwks = await startJwksServer(t, [old])
+  const test = await buildTestApp(t, jwksEnv(jwks.url))
+  const next = makeKey('ES256')
+  jwks.publish([old, next])
+  jwks.unreachable(true)
+  // The first refetch may fall inside JWT_JWKS_MIN_REFETCH_INTERVAL (1 s) of the start-up fetch (then the set is not
+  // known to be down yet, and the kid is unknown): poll until a fetch has failed.
+  const deadline = performance.now() + 10_000
+  let res = await list(test, sign(next))
+  while (res.statusCode !== 503 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    res = await list(test, sign(next))
+  }
+  t.same(res.json(), { statusCode: 503, code: 'KEY_SET_UNAVAILABLE', error: 'Service Unavailable', message: 'The token names a signing key filegate has not loaded, and the key set (JWT_JWKS_URL) cannot be fetched right now; try again later' },
+    'a kid filegate has not loaded, with the key set down: 503 KEY_SET_UNAVAILABLE')
+  t.equal((await list(test, sign(old))).statusCode, 200, 'a token of a key loaded before still verifies')
+  jwks.unreachable(false)
+  const back = performance.now() + 10_000
+  let status = 0
+  while (status !== 200 && performance.now() < back) {
+    status = (await list(test, sign(next))).statusCode
+    if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  t.equal(status, 200, 'the set answers again: the new kid verifies')
+  const forged = await list(test, sign(makeKey('RS256'), {}, { kid: randomUUID() }))
+  t.match([forged.statusCode, forged.json()], [401, { code: 'UNKNOWN_SIGNING_KEY' }], 'and a kid the answering set does not publish is 401 again')
 })
