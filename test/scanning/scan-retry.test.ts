@@ -1,7 +1,7 @@
 // A scan that gets no verdict is tried again, never turned into a final answer early: clamd refusing connections (a real
 // clamd stopped, then started), clamd answering an error, and the last attempt of the schedule recorded as error.
 import { connect, createServer, type Socket } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
 import { startTestClamd, type TestClamd } from '../support/clamd.js'
@@ -49,6 +49,28 @@ function failedAttempts (app: FastifyInstance): Map<string, string[]> {
   return failures
 }
 
+/** A server in front of the real clamd: `intercept` answers a connection itself (and says so), or it goes through to clamd. */
+async function frontOfClamd (t: Test, clamd: TestClamd, intercept: (client: Socket) => boolean): Promise<{ host: string, port: number }> {
+  const sockets = new Set<Socket>()
+  const front = createServer((client) => {
+    sockets.add(client)
+    client.on('close', () => sockets.delete(client))
+    client.on('error', () => client.destroy())
+    if (intercept(client)) return
+    const upstream = connect(clamd.port, clamd.host)
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => front.close(resolve))
+  })
+  const address = front.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  return { host: '127.0.0.1', port: address.port }
+}
+
 t.test('clamd refusing connections: every attempt fails and is retried, the file stays pending and unserved; clamd back: clean, unasked', async (t) => {
   const clamd: TestClamd = await startTestClamd(t)
   // Plenty of attempts: this test is about retrying, not about the schedule running out.
@@ -73,28 +95,13 @@ t.test('clamd answering an error that is not its size limit: retried, then clean
   const clamd = await startTestClamd(t)
   // In front of the real clamd: the first two scans get an error answer, as an overloaded clamd gives; the rest go through.
   let errorsLeft = 2
-  const sockets = new Set<Socket>()
-  const front = createServer((client) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    if (errorsLeft > 0) {
-      errorsLeft--
-      client.once('data', () => client.end('stream: Can\'t allocate memory ERROR\0'))
-      return
-    }
-    const upstream = connect(clamd.port, clamd.host)
-    upstream.on('error', () => client.destroy())
-    client.pipe(upstream).pipe(client)
+  const front = await frontOfClamd(t, clamd, (client) => {
+    if (errorsLeft === 0) return false
+    errorsLeft--
+    client.once('data', () => client.end('stream: Can\'t allocate memory ERROR\0'))
+    return true
   })
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => front.close(resolve))
-  })
-  const address = front.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  const { app } = await buildTestApp(t, scanEnv({ host: '127.0.0.1', port: address.port }, Array(10).fill('200ms').join(',')))
+  const { app } = await buildTestApp(t, scanEnv(front, Array(10).fill('200ms').join(',')))
   const failures = failedAttempts(app)
 
   const id = await uploadAndConfirm(app, 'clean, once clamd can answer\n')
@@ -123,29 +130,14 @@ t.test('a small file\'s scan that stalls is given up at its bound, though clamd\
   const clamd = await startTestClamd(t)
   // In front of the real clamd: the first scan is taken in and never answered; the rest go through.
   let stallsLeft = 1
-  const sockets = new Set<Socket>()
-  const front = createServer((client) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    if (stallsLeft > 0) {
-      stallsLeft--
-      client.resume()
-      return
-    }
-    const upstream = connect(clamd.port, clamd.host)
-    upstream.on('error', () => client.destroy())
-    client.pipe(upstream).pipe(client)
+  const front = await frontOfClamd(t, clamd, (client) => {
+    if (stallsLeft === 0) return false
+    stallsLeft--
+    client.resume()
+    return true
   })
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => front.close(resolve))
-  })
-  const address = front.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
   // A grace long enough for a bounded scan to run unclaimed, and a silence timeout far past the bound.
-  const { app } = await buildTestApp(t, { ...scanEnv({ host: '127.0.0.1', port: address.port }, '200ms,200ms'), EVENTS_GRACE: '30s', S3_TIMEOUT_MS: '5000', CLAMD_TIMEOUT_MS: '120000' })
+  const { app } = await buildTestApp(t, { ...scanEnv(front, '200ms,200ms'), EVENTS_GRACE: '30s', S3_TIMEOUT_MS: '5000', CLAMD_TIMEOUT_MS: '120000' })
   const failures = failedAttempts(app)
   const started = Date.now()
   const id = await uploadAndConfirm(app, 'clean, once clamd answers\n')
