@@ -74,6 +74,8 @@ export interface JwksKeysOptions {
   readonly log: FastifyBaseLogger
   /** Called after each fetch that changed the set, with the kids now published. */
   readonly onChange: (keys: ReadonlyMap<string, PublishedKey>) => void
+  /** Told how each fetch ended (metrics). */
+  readonly onFetch?: ((outcome: 'ok' | 'failed') => void) | undefined
 }
 
 export class JwksKeys {
@@ -86,6 +88,11 @@ export class JwksKeys {
   private failing = false
 
   constructor (private readonly options: JwksKeysOptions) {}
+
+  /** How many keys are loaded. */
+  get size (): number {
+    return this.keys.size
+  }
 
   /** Whether the last fetch failed (unreachable, a non-2xx answer, no key set): a kid unknown now may still be published. */
   get unavailable (): boolean {
@@ -124,6 +131,7 @@ export class JwksKeys {
   private async fetchOnce (): Promise<void> {
     try {
       const keys = await fetchKeySet(this.options.url)
+      this.options.onFetch?.('ok')
       this.lastSuccess = performance.now()
       if (this.failing) this.options.log.info({ url: this.options.url }, 'the JSON Web Key Set answers again')
       this.failing = false
@@ -134,6 +142,7 @@ export class JwksKeys {
         this.options.onChange(this.keys)
       }
     } catch (error) {
+      this.options.onFetch?.('failed')
       // The keys already known keep verifying; a token with a new kid is refused until a fetch succeeds.
       if (!this.failing) this.options.log.warn({ err: error, url: this.options.url }, 'the JSON Web Key Set could not be fetched; the keys already loaded stay in use')
       this.failing = true

@@ -35,6 +35,10 @@ export interface Metrics {
   readonly rateLimitFallbacks: Counter
   /** Reports whether Redis is connected, read at each scrape (REDIS_URL). */
   watchRedis (connected: () => boolean): void
+  /** Fetches of the JSON Web Key Set (JWT_JWKS_URL): ok, or failed (unreachable, not 2xx, no key set). */
+  readonly jwksFetches: Counter<'outcome'>
+  /** Reports how many signing keys are loaded from the key set, read at each scrape (JWT_JWKS_URL). */
+  watchJwks (keys: () => number): void
   /** The Prometheus text of every metric. */
   scrape (): Promise<string>
 }
@@ -116,6 +120,16 @@ export function createMetrics (): Metrics {
         help: '1 while the Redis client of the shared rate limits is connected, 0 while it is not',
         registers: [registry],
         collect () { this.set(connected() ? 1 : 0) },
+      })
+    },
+    jwksFetches: new Counter({ name: 'filegate_jwks_fetches_total', help: 'Fetches of the JSON Web Key Set (JWT_JWKS_URL) by outcome: ok, or failed (while failed grows and ok does not, tokens naming a new kid get 503 KEY_SET_UNAVAILABLE)', labelNames: ['outcome'] as const, registers: [registry] }),
+    watchJwks (keys) {
+      // Made only with JWT_JWKS_URL, as the Redis gauge only with REDIS_URL.
+      new Gauge({
+        name: 'filegate_jwks_keys',
+        help: 'Signing keys loaded from the JSON Web Key Set (JWT_JWKS_URL): RS256 and ES256 keys with a kid',
+        registers: [registry],
+        collect () { this.set(keys()) },
       })
     },
     scrape: async () => await registry.metrics(),

@@ -94,7 +94,11 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
     // One verifier (with its own cache of verified tokens) per published key, made on first use. When the set
     // changes they are all dropped: a token verified by a key that is no longer published is verified again, and fails.
     const verifiers = new Map<string, (token: string) => unknown>()
-    const keys = new JwksKeys({ url, refreshMs, minRefetchIntervalMs, log: app.log, onChange: () => verifiers.clear() })
+    const metrics = app.metrics
+    const keys = new JwksKeys({
+      url, refreshMs, minRefetchIntervalMs, log: app.log, onChange: () => verifiers.clear(), onFetch: metrics === undefined ? undefined : (outcome) => metrics.jwksFetches.inc({ outcome }),
+    })
+    metrics?.watchJwks(() => keys.size)
     app.jwks = keys
     await keys.load()
     const verifierFor = (kid: string): ((token: string) => unknown) | undefined => {

@@ -9,6 +9,7 @@ import { createSigner } from 'fast-jwt'
 import t, { type Test } from 'tap'
 import { buildTestApp, TEST_JWT_SECRET, type TestApp } from '../helper.js'
 import { loadConfig } from '../../src/config.js'
+import { metricsBase, scrape, sumOf } from '../support/prometheus.js'
 
 const ISSUER = 'https://id.example.test/'
 const AUDIENCE = 'filegate-test'
@@ -154,7 +155,10 @@ t.test('JWT_SECRET with two secrets (new,old): tokens signed by either verify; n
 t.test('the key set unreachable: a token naming a new kid gets 503 KEY_SET_UNAVAILABLE (retry, not sign in again), loaded keys still verify, and the kid verifies once the set answers', async (t) => {
   const old = makeKey('RS256')
   const jwks = await startJwksServer(t, [old])
-  const test = await buildTestApp(t, jwksEnv(jwks.url))
+  const test = await buildTestApp(t, jwksEnv(jwks.url, { METRICS_PORT: '0', METRICS_HOST: '127.0.0.1' }))
+  const metrics = metricsBase(test.app)
+  const fetched = async (outcome: string) => sumOf(await scrape(metrics), 'filegate_jwks_fetches_total', { outcome })
+  t.same([await fetched('ok'), await fetched('failed'), sumOf(await scrape(metrics), 'filegate_jwks_keys')], [1, 0, 1], 'metrics: the start-up fetch, and one key loaded')
   const next = makeKey('ES256')
   jwks.publish([old, next])
   jwks.unreachable(true)
@@ -169,6 +173,7 @@ t.test('the key set unreachable: a token naming a new kid gets 503 KEY_SET_UNAVA
   t.same(res.json(), { statusCode: 503, code: 'KEY_SET_UNAVAILABLE', error: 'Service Unavailable', message: 'The token names a signing key filegate has not loaded, and the key set (JWT_JWKS_URL) cannot be fetched right now; try again later' },
     'a kid filegate has not loaded, with the key set down: 503 KEY_SET_UNAVAILABLE')
   t.equal((await list(test, sign(old))).statusCode, 200, 'a token of a key loaded before still verifies')
+  t.ok(await fetched('failed') >= 1, `metrics: the failed fetches are counted (${await fetched('failed')})`)
   jwks.unreachable(false)
   const back = performance.now() + 10_000
   let status = 0
@@ -177,6 +182,8 @@ t.test('the key set unreachable: a token naming a new kid gets 503 KEY_SET_UNAVA
     if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.equal(status, 200, 'the set answers again: the new kid verifies')
+  t.equal(sumOf(await scrape(metrics), 'filegate_jwks_keys'), 2, 'metrics: both keys loaded now')
+  t.equal(await fetched('ok'), 2, 'metrics: the start-up fetch and the one that found the new kid')
   const forged = await list(test, sign(makeKey('RS256'), {}, { kid: randomUUID() }))
   t.match([forged.statusCode, forged.json()], [401, { code: 'UNKNOWN_SIGNING_KEY' }], 'and a kid the answering set does not publish is 401 again')
 })
