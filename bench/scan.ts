@@ -182,7 +182,7 @@ export async function runScanConfirmBench (context: EventsBenchContext, clamd: B
   let hookedRuns: Round[]
   try {
     // One untimed second each, so neither side's first round carries its warm-up.
-    progress('scan on vs off: warming up both filegate processes')
+    progress('scan on vs off: warming up the three filegate processes (no scanning, scanning, webhooks)')
     for (const server of [off, on, hooked]) await driveFlows({ base: server.base, token: (i) => token(i + 997), concurrency, seconds: 1, bytes: 1024 })
     await waitForScans()
     // The scanning side really scans: one file of its goes pending → clean.

@@ -79,8 +79,6 @@ export interface JwksKeysOptions {
 }
 
 export class JwksKeys {
-  /** Fetches made (answered or not), for tests and metrics. */
-  fetches = 0
   private keys: ReadonlyMap<string, PublishedKey> = new Map()
   private inFlight: Promise<void> | undefined
   private lastStart = Number.NEGATIVE_INFINITY
@@ -123,7 +121,6 @@ export class JwksKeys {
     if (this.inFlight !== undefined) return await this.inFlight
     if (bounded && performance.now() - this.lastStart < this.options.minRefetchIntervalMs) return
     this.lastStart = performance.now()
-    this.fetches++
     this.inFlight = this.fetchOnce().finally(() => { this.inFlight = undefined })
     await this.inFlight
   }

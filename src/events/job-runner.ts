@@ -88,6 +88,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
   }
   /** Events delivered unclaimed, removed in batches. */
   const removals = createRemovalBatch({ jobs, log, track })
+  const claimKeeping = { jobs, holder, leaseMs, log, closing: closing.signal, now }
   let active = 0
   let timer: NodeJS.Timeout | undefined
   let polling: Promise<void> | undefined
@@ -217,7 +218,7 @@ export function createJobRunner (options: JobRunnerOptions): JobRunner {
         return
       }
       const due = pending.filter((c) => (state.consumers[c.name]?.next_at ?? 0) <= start)
-      const claim = keepClaim({ jobs, holder, leaseMs, log, closing: closing.signal, now }, eventId, until)
+      const claim = keepClaim(claimKeeping, eventId, until)
       let outcomes: ReadonlyArray<readonly [string, ConsumerProgress | 'done']>
       try {
         outcomes = await Promise.all(due.map(async (c) => [c.name, await attempt(c, event, state.consumers[c.name], unseen)] as const))

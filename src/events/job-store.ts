@@ -61,8 +61,6 @@ export interface JobStore {
    */
   takeState (eventId: string, state: JobState, etag: string | undefined): Promise<boolean>
   putState (eventId: string, state: JobState): Promise<void>
-  /** Removes an event that never had a state (one its writer delivered unclaimed). */
-  removeEvent (eventId: string): Promise<void>
   /**
    * Removes up to 1,000 events that never had a state in one request (S3 DeleteObjects); the ids S3 could not remove
    * (they stay in the outbox, where the poll finds them, sees their marks and finishes them).
@@ -138,9 +136,6 @@ export function createJobStore (objects: ObjectStore, conditional: ConditionalWr
     },
     async putState (eventId, state) {
       await objects.put(stateKeyFor(eventId), JSON.stringify(state), JSON_TYPE)
-    },
-    async removeEvent (eventId) {
-      await objects.delete(outboxKeyFor(eventId))
     },
     async removeEvents (eventIds) {
       const byKey = new Map(eventIds.map((id) => [outboxKeyFor(id), id]))

@@ -22,8 +22,6 @@ declare module 'fastify' {
      * for a token naming a JWKS key not loaded yet: then it returns a promise that settles once the key set was asked.
      */
     authenticate: (request: FastifyRequest) => void | Promise<void>
-    /** With JWT_JWKS_URL, the key set (for its fetch count); else undefined. */
-    jwks: JwksKeys | undefined
   }
 }
 
@@ -88,7 +86,6 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
 
   /** The verified payload, or a promise of it when the key must be fetched first. */
   let verifyToken: (token: string) => unknown
-  app.decorate('jwks', undefined)
   if (jwt.jwks !== undefined) {
     const { url, refreshMs, minRefetchIntervalMs } = jwt.jwks
     // One verifier (with its own cache of verified tokens) per published key, made on first use. When the set
@@ -99,7 +96,6 @@ export default fp(async function auth (app: FastifyInstance, { jwt, checkOwner }
       url, refreshMs, minRefetchIntervalMs, log: app.log, onChange: () => verifiers.clear(), onFetch: metrics === undefined ? undefined : (outcome) => metrics.jwksFetches.inc({ outcome }),
     })
     metrics?.watchJwks(() => keys.size)
-    app.jwks = keys
     await keys.load()
     const verifierFor = (kid: string): ((token: string) => unknown) | undefined => {
       const known = verifiers.get(kid)
