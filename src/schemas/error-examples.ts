@@ -1,6 +1,6 @@
 // Example error answers for the OpenAPI document: per operation and status, the codes it can answer, with real messages.
 import {
-  ContentTypeNotAllowedError, FileInfectedError, KeySetUnavailableError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError,
+  ContentTypeNotAllowedError, FileInfectedError, FileLimitReachedError, FileNotFoundError, FileTooLargeError, InvalidKeyError, KeySetUnavailableError,
   PayloadTooLargeError, RateLimitedError, ScanPendingError, StorageTimeoutError, StorageUnavailableError, UnauthorizedError,
   UnsupportedMediaTypeError, UploadBusyError, UploadCompletedError, UploadIncompleteError, UploadNotFoundError,
   UploadRejectedError, UnknownSigningKeyError, ValidationError,
