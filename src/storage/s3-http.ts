@@ -123,7 +123,9 @@ export function createS3Http ({ client, bucket, timeoutMs }: { client: S3Client,
     const signed = await signer.sign({ method, key, headers, payloadHash: payload === undefined ? EMPTY_SHA256 : sha256Hex(body ?? '') })
     if (signed === undefined) return undefined
     const url = new URL(signed.url)
-    const res = await agent.request({ origin: url.origin, path: signed.path, method, headers: signed.headers, body: payload, signal })
+    // undici closes the connection after every HEAD unless told not to (a guard against servers that send a HEAD a body,
+    // which S3 stores do not): without reset false, each HEAD cost a new connection (a TLS handshake on AWS).
+    const res = await agent.request({ origin: url.origin, path: signed.path, method, headers: signed.headers, body: payload, signal, reset: method === 'HEAD' ? false : undefined })
     const chunks: Buffer[] = []
     let length = 0
     if (method !== 'HEAD') {

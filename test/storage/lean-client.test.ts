@@ -194,6 +194,25 @@ for (const [name, start] of [['RGW', rgwStore], ['s3rver', s3rverStore]] as cons
     t.same(refused, { outcomes: [{ error: 'InvalidArgument' }, { error: 'STORAGE_UNAVAILABLE' }, { error: 'STORAGE_UNAVAILABLE' }, { error: 'STORAGE_UNAVAILABLE' }], requests: 4 },
       'a 4xx is answered at once: an unknown one as S3 named it, a refusal as STORAGE_UNAVAILABLE')
 
+    await t.test('HEADs keep their connection alive', async (t) => {
+      // undici closes the connection after a HEAD unless told otherwise; every confirm HEADs its object, so each one
+      // would open a new connection (a new TLS handshake on AWS).
+      const proxy = await startTcpProxy(store.endpoint)
+      t.teardown(() => proxy.close())
+      const objects = objectStoreFor(t, store, 'lean', { endpoint: proxy.endpoint })
+      const key = 'lean-test/kept-alive'
+      await objects.put(key, 'kept', { contentType: 'text/plain' })
+      t.equal(await objects.getText(key), 'kept')
+      const before = proxy.accepted
+      for (let i = 0; i < 10; i++) {
+        t.equal((await objects.head(key))?.size, 4, `HEAD ${i + 1} finds the object`)
+        t.equal(await objects.head(`${key}-missing`), undefined, `HEAD ${i + 1} of a missing key`)
+      }
+      t.equal(await objects.getText(key), 'kept', 'a GET after them')
+      await objects.delete(key)
+      t.equal(proxy.accepted - before, 0, `20 HEADs one after another, then a GET and a DELETE: ${proxy.accepted - before} new connection(s) (${before} before them)`)
+    })
+
     await t.test('stalled and killed store', async (t) => {
       const TIMEOUT_MS = 1200
       for (const client of CLIENTS) {

@@ -3,6 +3,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
   readonly endpoint: string
+  /** Connections accepted so far (a client that keeps its connections alive opens few). */
+  readonly accepted: number
   /** Refuse connections, as a stopped store does. */
   stop (): Promise<void>
   /** Accept and forward again, on the same port. */
@@ -20,6 +22,7 @@ export async function startTcpProxy (target: string): Promise<TcpProxy> {
   let stalled = false
   let server: Server | undefined
   let port = 0
+  let accepted = 0
 
   function forward (client: Socket): void {
     const upstream = connect(Number(targetPort), hostname)
@@ -33,6 +36,7 @@ export async function startTcpProxy (target: string): Promise<TcpProxy> {
 
   async function listen (): Promise<void> {
     server = createServer((client) => {
+      accepted++
       if (stalled) {
         sockets.add(client)
         client.on('close', () => sockets.delete(client))
@@ -65,6 +69,7 @@ export async function startTcpProxy (target: string): Promise<TcpProxy> {
   await listen()
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    get accepted () { return accepted },
     stop,
     start: listen,
     stall () {
