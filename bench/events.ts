@@ -32,7 +32,8 @@ const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`
 /** A short grace (twice S3_TIMEOUT_MS, the least allowed) and poll, so the drain starts soon after the dispatcher does. */
 const DISPATCHER_ENV = { S3_TIMEOUT_MS: '1000', EVENTS_GRACE: '2s', EVENTS_POLL_INTERVAL: '200ms' }
 
-export const us = (values: readonly number[]): string => `${Math.round(median(values))} µs`
+/** The median in µs; '–' for a figure not taken (the store's CPU when the bench did not start the store). */
+export const us = (values: readonly number[]): string => Number.isFinite(median(values)) ? `${Math.round(median(values))} µs` : '–'
 export const sleep = async (milliseconds: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, milliseconds)) }
 
 /**
