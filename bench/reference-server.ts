@@ -42,7 +42,8 @@ if (endpoint !== undefined && bucket !== undefined && accessKeyId !== undefined 
   const send = async (request: RequestToSign, body?: string) => {
     const signed = await signer.sign(request)
     if (signed === undefined) throw new Error('the reference signs plain SigV4 endpoints only')
-    const res = await agent.request({ origin: endpoint, path: signed.path, method: request.method, headers: signed.headers, ...(body !== undefined && { body }) })
+    // HEADs keep their connection, as filegate's lean client's do (undici closes it after a HEAD by default).
+    const res = await agent.request({ origin: endpoint, path: signed.path, method: request.method, headers: signed.headers, reset: request.method === 'HEAD' ? false : undefined, ...(body !== undefined && { body }) })
     const bytes = Buffer.from(await res.body.arrayBuffer())
     return { status: res.statusCode, headers: res.headers, bytes }
   }
