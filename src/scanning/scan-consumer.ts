@@ -65,15 +65,18 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
       const file = event.data.file
       if (file.scan?.status !== 'pending') return
       let verdict: ClamdVerdict | undefined
+      const bound = file.size <= BOUNDED_SCAN_MAX_BYTES ? deadline() : undefined
       try {
         verdict = file.size > maxBytes
           ? { status: 'error', message: `the file is ${file.size} bytes, over clamd's stream limit of ${maxBytes} bytes (StreamMaxLength), so it was not scanned` }
-          : await scanObject(servedKeyOf(file), file.size <= BOUNDED_SCAN_MAX_BYTES ? AbortSignal.any([signal, deadline()]) : signal)
+          : await scanObject(servedKeyOf(file), bound === undefined ? signal : AbortSignal.any([signal, bound.signal]))
       } catch (error) {
         // Tried again later, unless this was the last attempt (a shutdown's attempt is not counted: it is made again).
         if (attempt < maxAttempts || signal.aborted) throw error
         const reason = error instanceof Error ? error.message : String(error)
         verdict = { status: 'error', message: `no verdict after ${attempt} attempts (SCAN_RETRY_SCHEDULE); the last failure: ${reason.slice(0, 300)}` }
+      } finally {
+        bound?.clear()
       }
       const updated = verdict === undefined ? undefined : await record(file.id, verdict)
       if (updated === undefined) {
@@ -94,11 +97,12 @@ export function scanConsumer ({ config, objects, records, events, onVerdict, now
     await Promise.all(objectsOf(record).map(async (key) => { await objects.delete(key) }))
   }
 
-  /** Aborts once a bounded attempt has taken BOUNDED_SCAN_MS. */
-  function deadline (): AbortSignal {
+  /** A signal that aborts once a bounded attempt has taken BOUNDED_SCAN_MS; clear() when the attempt is over. */
+  function deadline (): { readonly signal: AbortSignal, clear (): void } {
     const controller = new AbortController()
-    setTimeout(() => controller.abort(new Error(`the scan did not finish within ${BOUNDED_SCAN_MS / 1000} s, the bound for a file of up to ${BOUNDED_SCAN_MAX_BYTES / 1024 / 1024} MiB`)), BOUNDED_SCAN_MS).unref()
-    return controller.signal
+    const timer = setTimeout(() => controller.abort(new Error(`the scan did not finish within ${BOUNDED_SCAN_MS / 1000} s, the bound for a file of up to ${BOUNDED_SCAN_MAX_BYTES / 1024 / 1024} MiB`)), BOUNDED_SCAN_MS)
+    timer.unref()
+    return { signal: controller.signal, clear: () => { clearTimeout(timer) } }
   }
 
   async function scanObject (key: string, signal: AbortSignal): Promise<ClamdVerdict | undefined> {
