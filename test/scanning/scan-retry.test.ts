@@ -1,10 +1,11 @@
 // A scan that gets no verdict is tried again, never turned into a final answer early: clamd refusing connections (a real
 // clamd stopped, then started), clamd answering an error, and the last attempt of the schedule recorded as error.
-import { connect, createServer, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { bearer, buildTestApp, postToS3 } from '../helper.js'
 import { startTestClamd, type TestClamd } from '../support/clamd.js'
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
 /** Quick retries and polls; `schedule` is SCAN_RETRY_SCHEDULE (attempts = its delays + 1). */
 function scanEnv (clamd: { host: string, port: number }, schedule: string): Record<string, string> {
@@ -49,26 +50,11 @@ function failedAttempts (app: FastifyInstance): Map<string, string[]> {
   return failures
 }
 
-/** A server in front of the real clamd: `intercept` answers a connection itself (and says so), or it goes through to clamd. */
-async function frontOfClamd (t: Test, clamd: TestClamd, intercept: (client: Socket) => boolean): Promise<{ host: string, port: number }> {
-  const sockets = new Set<Socket>()
-  const front = createServer((client) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    if (intercept(client)) return
-    const upstream = connect(clamd.port, clamd.host)
-    upstream.on('error', () => client.destroy())
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => {
-    for (const socket of sockets) socket.destroy()
-    await new Promise((resolve) => front.close(resolve))
-  })
-  const address = front.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return { host: '127.0.0.1', port: address.port }
+/** A proxy in front of the real clamd: `intercept` answers a connection itself (and says so), or it goes through to clamd. */
+async function frontOfClamd (t: Test, clamd: TestClamd, intercept: (client: Socket) => boolean): Promise<TcpProxy> {
+  const front = await startTcpProxy(`tcp://${clamd.host}:${clamd.port}`, { intercept })
+  t.teardown(() => front.close())
+  return front
 }
 
 t.test('clamd refusing connections: every attempt fails and is retried, the file stays pending and unserved; clamd back: clean, unasked', async (t) => {

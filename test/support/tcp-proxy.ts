@@ -3,6 +3,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 
 export interface TcpProxy {
   readonly endpoint: string
+  readonly host: string
+  readonly port: number
   /** Connections accepted so far (a client that keeps its connections alive opens few). */
   readonly accepted: number
   /** Refuse connections, as a stopped store does. */
@@ -15,7 +17,11 @@ export interface TcpProxy {
   close (): Promise<void>
 }
 
-export async function startTcpProxy (target: string): Promise<TcpProxy> {
+/**
+ * A proxy to `target` (a URL; only its host and port are used). `intercept` may take a connection itself (answer it,
+ * stall it) and return true; the others are forwarded.
+ */
+export async function startTcpProxy (target: string, { intercept }: { intercept?: (client: Socket) => boolean } = {}): Promise<TcpProxy> {
   const { hostname, port: targetPort } = new URL(target)
   const sockets = new Set<Socket>()
   const held: Array<() => void> = []
@@ -37,10 +43,11 @@ export async function startTcpProxy (target: string): Promise<TcpProxy> {
   async function listen (): Promise<void> {
     server = createServer((client) => {
       accepted++
+      sockets.add(client)
+      client.on('close', () => sockets.delete(client))
+      client.on('error', () => client.destroy())
+      if (intercept?.(client) === true) return
       if (stalled) {
-        sockets.add(client)
-        client.on('close', () => sockets.delete(client))
-        client.on('error', () => client.destroy())
         client.pause()
         held.push(() => { client.resume(); forward(client) })
       } else {
@@ -69,6 +76,8 @@ export async function startTcpProxy (target: string): Promise<TcpProxy> {
   await listen()
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    get port () { return port },
     get accepted () { return accepted },
     stop,
     start: listen,
