@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rgwVariables } from './s3/rgw-output.js'
+import { TapFailures } from './support/tap-failures.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const rgwScript = fileURLToPath(new URL('s3/rgw.sh', import.meta.url))
@@ -30,9 +31,12 @@ const tap = spawn(join(root, 'node_modules/.bin/tap'), ['--reporter=tap', ...fil
   cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'],
 })
 let summary = ''
-tap.stdout.on('data', (chunk: Buffer) => {
+const failures = new TapFailures()
+tap.stdout.setEncoding('utf8')
+tap.stdout.on('data', (chunk: string) => {
   process.stdout.write(chunk)
-  summary = (summary + chunk.toString('utf8')).slice(-4096)
+  summary = (summary + chunk).slice(-4096)
+  failures.push(chunk)
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => tap.kill(signal))
 
@@ -43,6 +47,8 @@ tap.on('close', (code) => {
   const reportedFailures = Number(counts?.[3] ?? 0)
   // A run that exited non-zero without counting a failure (a crash, a bad file) still failed.
   const failed = code !== 0 && reportedFailures === 0 ? 1 : reportedFailures
+  // Repeated here because CI keeps only the end of the log.
+  if (failures.count > 0) process.stdout.write(`\n== The failed checks, again:\n\n${failures.report()}\n`)
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`)
   process.exit(code === 0 && failed === 0 ? 0 : 1)
 })
