@@ -12,12 +12,14 @@ t.test('off by default', async (t) => {
 })
 
 t.test('CLEANUP_INTERVAL sweeps orphans, one sweep at a time, and close stops it', async (t) => {
-  const { app, s3, bucket } = await buildTestApp(t, { UPLOAD_URL_EXPIRES: '1s', ORPHAN_TTL: '2s', CLEANUP_INTERVAL: '1s', RATE_LIMIT_ENABLED: 'false' })
+  // A grant must outlive its own POST on a busy machine (1 s did not, once, with four test files at a time); the orphan
+  // age only has to exceed it.
+  const { app, s3, bucket } = await buildTestApp(t, { UPLOAD_URL_EXPIRES: '4s', ORPHAN_TTL: '5s', CLEANUP_INTERVAL: '1s', RATE_LIMIT_ENABLED: 'false' })
   const confirmed = await uploadFile(app, 'alice', 'confirmed')
   t.equal((await confirm(app, 'alice', confirmed.key)).statusCode, 201)
   const orphan = await uploadFile(app, 'bob', 'abandoned')
 
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + 30_000
   while ((await listKeys(s3, bucket, orphan.key)).length > 0 && Date.now() < deadline) await sleep(250)
   t.same(await listKeys(s3, bucket, orphan.key), [], 'the orphan was deleted by the interval sweep')
   t.ok(app.cleanup.status().runs >= 1, `after ${app.cleanup.status().runs} sweeps`)
