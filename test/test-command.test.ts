@@ -1,5 +1,9 @@
-// Tests the test command's failure summary: the failed checks of a TAP stream, with their subtests and details.
+// Tests the test tooling: the test command's failure summary (the failed checks of a TAP stream, with their subtests
+// and details), and the ports tests give the processes they start.
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import t from 'tap'
+import { freePort } from './helper.js'
 import { TapFailures } from './support/tap-failures.js'
 
 // What tap 21 prints for a file with a failed check two subtests deep, a subtest that throws, and a passing check.
@@ -89,4 +93,16 @@ t.test('a long detail is cut', async (t) => {
   const report = failures.report().split('\n')
   t.equal(report.length, 1 + 40 + 1, 'the line, 40 lines of detail and a mark')
   t.equal(report.at(-1), '  …')
+})
+
+t.test('freePort gives listenable ports below the range outgoing connections take, none twice', async (t) => {
+  const ephemeralFrom = Number(/^\s*(\d+)/.exec(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'))?.[1])
+  const ports = await Promise.all(Array.from({ length: 40 }, async () => await freePort()))
+  t.equal(new Set(ports).size, ports.length, 'no port twice')
+  t.ok(ports.every((port) => port >= 10_000 && port < ephemeralFrom), `all in 10000-${ephemeralFrom - 1}: ${ports.join(' ')}`)
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(ports[0], '127.0.0.1', resolve))
+  const address = server.address()
+  t.equal(typeof address === 'object' ? address?.port : address, ports[0], 'a process can listen on it')
+  await new Promise((resolve) => server.close(resolve))
 })
