@@ -36,14 +36,18 @@ async function rowState (page: Page, filename: string): Promise<RowState | undef
   }, filename)
 }
 
-/** Waits, in the page, until the file's row shows `scan` (and, with `thumbnail`, a loaded thumbnail image). */
-async function rowShows (page: Page, filename: string, scan: string, thumbnail = false): Promise<RowState | undefined> {
-  await page.waitForFunction(([name, status, withThumb]) => {
-    const row = Array.from(document.querySelectorAll<HTMLTableRowElement>('#file-list tr')).find((r) => r.querySelector('.filename')?.textContent === name)
-    const image = row?.querySelector<HTMLImageElement>('.thumb img')
-    return row?.dataset.scan === status && (withThumb !== true || (image?.complete === true && image.naturalWidth > 0))
-  }, [filename, scan, thumbnail] as const, { timeout: SETTLE_MS })
-  return await rowState(page, filename)
+/**
+ * Polls until the file's row shows `scan` (and, with `thumbnail`, a loaded thumbnail image), and returns the state that
+ * did: the page replaces its rows when a listing answers, so a second look could find a newer row.
+ */
+async function rowShows (page: Page, filename: string, scan: string, thumbnail = false): Promise<RowState> {
+  const deadline = Date.now() + SETTLE_MS
+  for (;;) {
+    const state = await rowState(page, filename)
+    if (state?.scan === scan && (!thumbnail || (state.thumb?.complete === true && state.thumb.width > 0))) return state
+    if (Date.now() > deadline) throw new Error(`${filename} did not show ${scan}${thumbnail ? ' with a thumbnail' : ''} within ${SETTLE_MS} ms: ${JSON.stringify(state)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 t.test('with clamd away files show pending; once it answers they turn clean without a reload and images get thumbnails; EICAR shows infected; over the stream limit shows error', async (t) => {
@@ -73,8 +77,8 @@ t.test('with clamd away files show pending; once it answers they turn clean with
   ])
   for (const name of ['holiday.jpg', 'square.png']) {
     const pending = await rowShows(page, name, 'pending')
-    t.equal(pending?.status, 'Scanning for viruses…', `${name} is listed as being scanned`)
-    t.equal(pending?.thumb, undefined, `${name} has no thumbnail yet`)
+    t.equal(pending.status, 'Scanning for viruses…', `${name} is listed as being scanned`)
+    t.equal(pending.thumb, undefined, `${name} has no thumbnail yet`)
   }
   t.equal((await page.$$('#uploads .upload.done')).length, 2, 'both uploads were confirmed')
 
@@ -82,11 +86,11 @@ t.test('with clamd away files show pending; once it answers they turn clean with
   await clamd.start()
   const jpeg = await rowShows(page, 'holiday.jpg', 'clean', true)
   const square = await rowShows(page, 'square.png', 'clean', true)
-  t.equal(jpeg?.status, 'Scanned: clean', 'the JPEG is shown clean')
-  t.equal(square?.status, 'Scanned: clean', 'the PNG is shown clean')
-  t.same([jpeg?.thumb?.width, jpeg?.thumb?.height], [128, 256], 'the JPEG\'s thumbnail loaded: the upright 128 × 256 WebP of the 400 × 200 photo turned by its EXIF')
-  t.same([square?.thumb?.width, square?.thumb?.height], [80, 60], 'the PNG\'s thumbnail loaded, not enlarged (80 × 60)')
-  for (const thumb of [jpeg?.thumb, square?.thumb]) {
+  t.equal(jpeg.status, 'Scanned: clean', 'the JPEG is shown clean')
+  t.equal(square.status, 'Scanned: clean', 'the PNG is shown clean')
+  t.same([jpeg.thumb?.width, jpeg.thumb?.height], [128, 256], 'the JPEG\'s thumbnail loaded: the upright 128 × 256 WebP of the 400 × 200 photo turned by its EXIF')
+  t.same([square.thumb?.width, square.thumb?.height], [80, 60], 'the PNG\'s thumbnail loaded, not enlarged (80 × 60)')
+  for (const thumb of [jpeg.thumb, square.thumb]) {
     const src = new URL(thumb?.src ?? 'about:blank')
     t.equal(src.origin, s3Origin, 'the thumbnail comes straight from S3')
     t.match(src.pathname, /\/_filegate\/variants\/[0-9a-f-]{36}\/thumb\.webp$/, 'and is the thumb variant')
@@ -100,16 +104,21 @@ t.test('with clamd away files show pending; once it answers they turn clean with
     { name: 'too-big-to-scan.txt', mimeType: 'text/plain', buffer: Buffer.alloc(1536 * 1024, 'x') },
   ])
   const infected = await rowShows(page, 'eicar.txt', 'infected')
-  t.equal(infected?.status, `Infected (${EICAR_SIGNATURE}.UNOFFICIAL): removed`, 'EICAR is shown infected, with the signature')
-  t.equal(infected?.downloadDisabled, true, 'and cannot be downloaded')
-  t.equal(infected?.thumb, undefined, 'and has no thumbnail')
+  t.equal(infected.status, `Infected (${EICAR_SIGNATURE}.UNOFFICIAL): removed`, 'EICAR is shown infected, with the signature')
+  t.equal(infected.downloadDisabled, true, 'and cannot be downloaded')
+  t.equal(infected.thumb, undefined, 'and has no thumbnail')
   const unscanned = await rowShows(page, 'too-big-to-scan.txt', 'error')
-  t.match(unscanned?.status, /^Not served: .*over clamd's stream limit.*so it was not scanned$/, `a file over the stream limit says why it was not scanned: ${unscanned?.status ?? ''}`)
+  t.match(unscanned.status, /^Not served: .*over clamd's stream limit.*so it was not scanned$/, `a file over the stream limit says why it was not scanned: ${unscanned.status ?? ''}`)
 
   // A fresh listing shows the final states and the thumbnails at once.
+  // The rows shown so far are marked, so that only the new listing's rows count.
+  await page.evaluate(() => { document.querySelectorAll<HTMLTableRowElement>('#file-list tr').forEach((row) => { row.dataset.beforeRefresh = 'true' }) })
   await page.click('#refresh')
-  await page.waitForFunction(() => document.querySelectorAll('#file-list tr').length === 4)
-  t.equal((await rowShows(page, 'holiday.jpg', 'clean', true))?.thumb?.width, 128, 'after Refresh the thumbnail is shown again')
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll<HTMLTableRowElement>('#file-list tr'))
+    return rows.length === 4 && rows.every((row) => row.dataset.beforeRefresh === undefined)
+  })
+  t.equal((await rowShows(page, 'holiday.jpg', 'clean', true)).thumb?.width, 128, 'after Refresh the thumbnail is shown again')
   t.equal((await rowState(page, 'eicar.txt'))?.scan, 'infected', 'and EICAR is still infected')
   t.same(pageErrors, [], 'no uncaught errors in the page')
 })
@@ -124,7 +133,7 @@ t.test('with variants on and scanning off, an image shows no scan status and get
   const png = await sharp({ create: { width: 300, height: 150, channels: 3, background: { r: 200, g: 60, b: 30 } } }).png().toBuffer()
   await page.setInputFiles('#files', [{ name: 'wide.png', mimeType: 'image/png', buffer: png }])
   const row = await rowShows(page, 'wide.png', 'none', true)
-  t.equal(row?.status, '', 'no scan status is shown when nothing is scanned')
-  t.same([row?.thumb?.width, row?.thumb?.height], [64, 32], 'the 64 px thumbnail of the 300 × 150 PNG loaded')
+  t.equal(row.status, '', 'no scan status is shown when nothing is scanned')
+  t.same([row.thumb?.width, row.thumb?.height], [64, 32], 'the 64 px thumbnail of the 300 × 150 PNG loaded')
   t.same(pageErrors, [], 'no uncaught errors in the page')
 })
