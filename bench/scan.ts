@@ -15,8 +15,8 @@ import { renderVariant } from '../src/variants/render-variant.js'
 import { alternatingRounds, startReceiver, us, waitFor, type EventsBenchContext, type SideRun } from './events.js'
 import { driveFlows, driveOpenFlows, uploadFlow, type FlowResult } from './load.js'
 import { median, ms, pairedRatios, ratio, renderTable, spread } from './report.js'
-import { freePort } from './servers.js'
 import type { BenchS3 } from './test-s3.js'
+import { freePort } from '../test/support/free-port.js'
 
 const MIB = 1024 * 1024
 /**

@@ -2,7 +2,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { buildBundle } from '../scripts/build.js'
 
@@ -52,16 +51,6 @@ export function pinProcess (pid: number, core: number): boolean {
   return hasTaskset && spawnSync('taskset', ['-pc', String(core), String(pid)], { stdio: 'ignore' }).status === 0
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
-}
 
 /** Resident memory of a process in bytes (Linux), or NaN. */
 export function rssBytes (pid: number): number {

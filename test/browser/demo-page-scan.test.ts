@@ -108,7 +108,7 @@ t.test('with clamd away files show pending; once it answers they turn clean with
   t.equal(infected.downloadDisabled, true, 'and cannot be downloaded')
   t.equal(infected.thumb, undefined, 'and has no thumbnail')
   const unscanned = await rowShows(page, 'too-big-to-scan.txt', 'error')
-  t.match(unscanned.status, /^Not served: .*over clamd's stream limit.*so it was not scanned$/, `a file over the stream limit says why it was not scanned: ${unscanned.status ?? ''}`)
+  t.match(unscanned.status, /^Not served: .*over clamd's stream limit.*so it was not scanned$/, `a file over the stream limit says why it was not scanned: ${unscanned.status}`)
 
   // A fresh listing shows the final states and the thumbnails at once.
   // The rows shown so far are marked, so that only the new listing's rows count.
